@@ -1,0 +1,96 @@
+# postern - IMAP and POP3 server.  Plain GNU make; see README.md.
+#
+#   make            build imapd/pop3d into build/
+#   make check      build and run the test suite (prove t/)
+#   make check SANITIZE=1   the same suite under ASan+UBSan (build-san/)
+#   make demo       run a demo server on localhost (see README.md)
+#   make install    DESTDIR= PREFIX=/usr/local
+#   make bench      benchmarks
+#   make fuzz       build libFuzzer targets (clang)
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+LIBEXECDIR ?= $(PREFIX)/lib/postern
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS := openssl libsystemd pam
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wformat-security \
+	-Wformat-nonliteral -Wshadow -Wpointer-arith -Wvla -Wstrict-prototypes \
+	-Wmissing-prototypes -Wimplicit-fallthrough
+HARDEN := -fstack-protector-strong -fPIE -fcf-protection -fstack-clash-protection
+LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+
+ifeq ($(SANITIZE),1)
+B := build-san
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+else
+B := build
+OPT := -O2 -g -D_FORTIFY_SOURCE=3
+endif
+
+CFLAGS ?=
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) \
+	-Icommon $(shell $(PKG_CONFIG) --cflags $(PKGS))
+override LDFLAGS += $(OPT) $(LDHARDEN)
+LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lcrypt
+
+COMMON_SRC := $(wildcard common/*.c)
+POP3D_SRC := $(wildcard pop3d/*.c)
+IMAPD_SRC := $(wildcard imapd/*.c)
+UNIT_SRC := $(filter-out t/unit/tap.c,$(wildcard t/unit/test_*.c))
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/obj/%.o)
+POP3D_OBJ := $(POP3D_SRC:%.c=$(B)/obj/%.o)
+IMAPD_OBJ := $(IMAPD_SRC:%.c=$(B)/obj/%.o)
+UNIT_BIN := $(UNIT_SRC:t/unit/%.c=$(B)/t/%)
+
+PROGS := $(B)/pop3d $(if $(IMAPD_SRC),$(B)/imapd)
+
+all: $(PROGS) $(UNIT_BIN)
+
+$(B)/obj/%.o: %.c $(wildcard common/*.h) $(wildcard pop3d/*.h) $(wildcard imapd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/libcommon.a: $(COMMON_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/pop3d: $(POP3D_OBJ) $(B)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $(POP3D_OBJ) $(B)/libcommon.a $(LIBS)
+
+$(B)/imapd: $(IMAPD_OBJ) $(B)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $(IMAPD_OBJ) $(B)/libcommon.a $(LIBS)
+
+$(B)/t/%: t/unit/%.c t/unit/tap.c t/unit/tap.h $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -It/unit $(LDFLAGS) -o $@ $< t/unit/tap.c $(B)/libcommon.a $(LIBS)
+
+# The protocol tests run the binaries as root (they setuid to fake users
+# made with nss_wrapper); see t/README.
+check: all
+	POSTERN_BUILD=$(CURDIR)/$(B) prove -j2 t/
+
+demo: all
+	tools/demo.sh $(CURDIR)/$(B)
+
+bench: all
+	@for b in bench/*.sh; do [ -x "$$b" ] && POSTERN_BUILD=$(CURDIR)/$(B) "$$b"; done; true
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(PROGS) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	tools/install-extras.sh "$(DESTDIR)" "$(SBINDIR)" "$(SYSCONFDIR)" "$(UNITDIR)" "$(LIBEXECDIR)"
+
+clean:
+	rm -rf build build-san build-fuzz
+
+.PHONY: all check demo bench install clean

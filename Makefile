@@ -74,11 +74,15 @@ $(B)/t/%: t/unit/%.c t/unit/tap.c t/unit/tap.h $(B)/libcommon.a
 
 # The protocol tests run the binaries as root (they setuid to fake users
 # made with nss_wrapper); see t/README.
-check: all
+check:
+	@tools/deps.sh check
+	@$(MAKE) --no-print-directory all
 	POSTERN_BUILD=$(CURDIR)/$(B) prove -j2 t/
 
-demo: all
-	tools/demo.sh $(CURDIR)/$(B)
+demo:
+	@tools/deps.sh demo
+	@$(MAKE) --no-print-directory all
+	POSTERN_BUILD=$(CURDIR)/$(B) python3 tools/demo.py
 
 bench: all
 	@for b in bench/*.sh; do [ -x "$$b" ] && POSTERN_BUILD=$(CURDIR)/$(B) "$$b"; done; true
@@ -90,7 +94,18 @@ install: all
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	tools/install-extras.sh "$(DESTDIR)" "$(SBINDIR)" "$(SYSCONFDIR)" "$(UNITDIR)" "$(LIBEXECDIR)"
 
+# libFuzzer targets: build-fuzz/fuzz_*; run one with
+#   build-fuzz/fuzz_sasl -max_total_time=600 fuzz/corpus/sasl
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -Icommon \
+	-fsanitize=fuzzer,address,undefined $(shell $(PKG_CONFIG) --cflags $(PKGS))
+fuzz: $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
+
+build-fuzz/%: fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
+	@mkdir -p build-fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(LIBS)
+
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all check demo bench install clean
+.PHONY: all check demo bench install clean fuzz

@@ -176,8 +176,10 @@ login_relay(struct login *l, int fd, const char *preamble)
 
 	if (write_all(fd, preamble, plen) < 0 || write_all(fd, "\n", 1) < 0)
 		_exit(0);
-	/* the session enforces the idle timeout after login */
-	io_set_timeouts(&l->io, 0, (int)l->cfg->output_timeout);
+	/* The session enforces the idle timeout after login; this one only
+	 * ends a relay stuck on a client that sent half a TLS record. */
+	io_set_timeouts(&l->io, (int)l->proto->idle_timeout(l->cfg) + 60,
+	    (int)l->cfg->output_timeout);
 	for (;;) {
 		struct pollfd pfd[2] = { { l->io.fd_in, POLLIN, 0 },
 		    { fd, POLLIN, 0 } };

@@ -29,6 +29,9 @@ struct proto {
 	const char *ident;	/* "pop3d" or "imapd": syslog identifier */
 	void (*login_main)(struct login *l);
 	void (*session_main)(struct session *s);
+	/* The session's idle timeout, in seconds; the relay gives up on a
+	 * silent client a little after the session would have. */
+	unsigned (*idle_timeout)(const struct config *cfg);
 };
 
 /* Result of an authentication request (monitor's answer). */

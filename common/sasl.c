@@ -43,6 +43,10 @@ base64_decode(const char *in, size_t inlen, unsigned char *out,
 		}
 		if (o + 3 - (size_t)pad > outmax)
 			return -1;
+		/* RFC 4648 section 3.5: the bits under padding must be zero;
+		 * we reject non-canonical encodings rather than guess */
+		if ((pad == 1 && (v[2] & 3)) || (pad == 2 && (v[1] & 15)))
+			return -1;
 		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
 		if (pad < 2)
 			out[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);

@@ -1,7 +1,8 @@
 /*
  * sasl.h - decoding of the SASL mechanisms we offer, in the login
  * process: PLAIN (RFC 4616) and LOGIN (draft-murchison-sasl-login), plus
- * strict base64 (RFC 4648 section 4, no whitespace, padding required).
+ * strict base64 (RFC 4648 section 4: no whitespace, padding required,
+ * zero padding bits).
  * All outputs are bounded by the caller's buffer sizes.
  */
 #ifndef POSTERN_SASL_H

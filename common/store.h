@@ -77,9 +77,19 @@ void msg_stream_close(struct msg_stream *ms);
 /*
  * Remove the messages whose del[i] is nonzero, crash-safely: afterwards
  * (or after a crash at any point and the next open) every message not
- * removed is intact, and mail delivered meanwhile is kept.
+ * removed is intact, and mail delivered meanwhile is kept.  On success
+ * the list holds only the remaining messages (indices shift down).
  */
 enum store_result store_expunge(struct store *st, const unsigned char *del,
     char *err, size_t errlen);
+
+/*
+ * Call once per client command (and at least every couple of minutes
+ * while a session idles): for mbox it refreshes the mtime of the
+ * <mbox>.lock dot-lock held for the session, so MTAs do not break it as
+ * stale (they may after 5 minutes).  Cheap (one lstat) and a no-op for
+ * Maildir.
+ */
+void store_touch(struct store *st);
 
 #endif

@@ -279,12 +279,11 @@ cmd_stls(struct plogin *p, char *arg)
 		return NEXT_BAD;
 	}
 	reply(p, "+OK Begin TLS negotiation now.");
+	/* Bytes pipelined after STLS are never executed: io_starttls drops
+	 * the connection when there are any (CVE-2011-0411, SECURITY.md G11) */
 	if (io_starttls(&p->l->io, p->l->tls,
 	    (int)p->l->cfg->ssl_handshake_timeout, &discarded) != IO_OK)
 		return NEXT_CLOSE;
-	if (discarded)	/* CVE-2011-0411 class: never execute these */
-		log_msg(LOG_NOTICE, "STLS: discarded %zu bytes sent before the "
-		    "TLS handshake (rip=%s)", discarded, p->l->rip);
 	p->have_user = 0;	/* RFC 2595 section 4: forget what came before */
 	return NEXT_OK;
 }

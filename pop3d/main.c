@@ -10,11 +10,18 @@
  */
 #include "pop3.h"
 
+static unsigned
+idle_timeout(const struct config *cfg)
+{
+	return cfg->pop3_idle_timeout;
+}
+
 const struct proto pop3_proto = {
 	.name = "pop3",
 	.ident = "pop3d",
 	.login_main = pop3_login_main,
 	.session_main = pop3_session_main,
+	.idle_timeout = idle_timeout,
 };
 
 int

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -35,6 +36,17 @@ check_chroot_dir(const char *dir)
 		    "writable by nobody else", dir);
 }
 
+/* Take away a resource the login process has no use for, so that code
+ * running in it after an exploited bug cannot use it either. */
+static void
+limit(int resource)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (setrlimit(resource, &rl) < 0)
+		fatal("setrlimit(%d): %m", resource);
+}
+
 static void
 confine(const struct config *cfg, const struct passwd *lpw)
 {
@@ -42,6 +54,8 @@ confine(const struct config *cfg, const struct passwd *lpw)
 	if (chroot(cfg->login_chroot) < 0 || chdir("/") < 0)
 		fatal("chroot %s: %m", cfg->login_chroot);
 	privdrop(lpw->pw_name, lpw->pw_uid, lpw->pw_gid, 0, (gid_t)-1);
+	limit(RLIMIT_NPROC);	/* the login process never forks */
+	limit(RLIMIT_FSIZE);	/* nor writes a file */
 }
 
 /* Load TLS as root; a context that fails to load is fatal only when

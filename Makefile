@@ -105,6 +105,11 @@ build-fuzz/%: fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
 	@mkdir -p build-fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(LIBS)
 
+# the POP3 pre-auth target also needs pop3d's login state
+build-fuzz/fuzz_pop3_login: fuzz/fuzz_pop3_login.c $(COMMON_SRC) pop3d/login.c
+	@mkdir -p build-fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) pop3d/login.c $(LIBS)
+
 clean:
 	rm -rf build build-san build-fuzz
 

@@ -151,21 +151,43 @@ chan_decode(const unsigned char *p, size_t n, struct chan_msg *m)
 	return -1;
 }
 
-/* Take at most one passed fd out of the control data. */
+/* Room for more descriptors than we accept, so that extra ones arrive
+ * (and get closed) instead of being silently cut off by the kernel. */
+#define CHAN_MAX_FDS 8
+
+/* Take at most one passed fd out of the control data; any other
+ * descriptor, or anything else in the control data, is closed and the
+ * message refused. */
 static int
 take_fd(struct msghdr *mh, int *fd)
 {
 	struct cmsghdr *c;
-	int n = 0;
+	int n = 0, bad = (mh->msg_flags & (MSG_CTRUNC | MSG_TRUNC)) != 0;
 
 	*fd = -1;
-	if (mh->msg_flags & (MSG_CTRUNC | MSG_TRUNC))
-		return -1;
 	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-		    c->cmsg_len != CMSG_LEN(sizeof(int)) || n++)
-			return -1;
-		memcpy(fd, CMSG_DATA(c), sizeof(int));
+		size_t k, count;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+			bad = 1;
+			continue;
+		}
+		count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (k = 0; k < count; k++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+			if (n++ == 0)
+				*fd = got;
+			else
+				close(got);
+		}
+	}
+	if (bad || n > 1) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return -1;
 	}
 	return 0;
 }
@@ -174,7 +196,7 @@ int
 chan_recv(int fd, struct chan_msg *m)
 {
 	unsigned char msg[CHAN_MAX_MSG + 1];
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } cm;
+	union { struct cmsghdr h; char b[CMSG_SPACE(CHAN_MAX_FDS * sizeof(int))]; } cm;
 	struct iovec iov = { msg, sizeof(msg) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 	    .msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
@@ -188,11 +210,8 @@ chan_recv(int fd, struct chan_msg *m)
 		return 0;
 	if (n < 0)
 		return errno == ECONNRESET ? 0 : -1;
-	if (take_fd(&mh, &m->fd) < 0) {
-		if (m->fd >= 0)
-			close(m->fd);
+	if (take_fd(&mh, &m->fd) < 0)
 		return -1;
-	}
 	r = chan_decode(msg, (size_t)n, m);
 	explicit_bzero(msg, sizeof(msg));
 	/* only an AUTH_OK reply carries a descriptor */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "tls.h"
@@ -207,11 +208,17 @@ config_load(struct config *cfg, const char *path, int explicit,
 	const char *why = NULL;
 	unsigned lineno = 0;
 	FILE *f = fopen(path, "re");
+	struct stat st;
 
 	if (f == NULL) {
 		if (errno == ENOENT && !explicit)
 			return 0;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		snprintf(err, errlen, "%s: not a regular file", path);
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {

@@ -173,13 +173,17 @@ authenticate(struct monitor *m, const struct chan_auth *a,
 		return r;
 	}
 	*pw = getpwnam(m->pam.account);
-	if ((*reason = check_account(m, *pw)) == NULL &&
-	    (!m->cfg->pam_session || pam_auth_open_session(&m->pam) == 0))
-		return AUTH_OK;
-	if (*reason == NULL)
+	/* a refused account is answered like a wrong password */
+	if ((*reason = check_account(m, *pw)) != NULL) {
+		pam_auth_end(&m->pam);
+		return AUTH_FAIL;
+	}
+	if (m->cfg->pam_session && pam_auth_open_session(&m->pam) < 0) {
 		*reason = "pam-session";
-	pam_auth_end(&m->pam);
-	return AUTH_TEMPFAIL;
+		pam_auth_end(&m->pam);
+		return AUTH_TEMPFAIL;
+	}
+	return AUTH_OK;
 }
 
 static void

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""91-man.t - the manual pages and the example configuration.
+
+- Every page in man/ renders with man(1) without a single warning
+  (man --warnings -E UTF-8 -l), and has a NAME line that whatis can index.
+- imapd.8 and pop3d.8 exist once the program exists.
+- Every key in common/config.c's key table is documented in
+  man/postern.conf.5 and in postern.conf.example.
+- postern.conf.example shows each key's real default: its commented
+  "#key = value" lines equal the table's defaults. With the binary built,
+  "pop3d -n" prints nothing for the example as shipped and for the example
+  with every key line uncommented, and "pop3d -a" agrees with the example.
+- pop3d.8 documents every command-line option in common/daemon.c.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "t", "lib"))
+import tap  # noqa: E402
+
+MAN = os.path.join(ROOT, "man")
+BUILD = os.environ.get("POSTERN_BUILD", os.path.join(ROOT, "build"))
+EXAMPLE = os.path.join(ROOT, "postern.conf.example")
+
+
+def run(argv, **kw):
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, **kw)
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def config_keys():
+    """{key: default} from the key table in common/config.c.
+
+    Entries are S(key, "def"), B(key, "def"), U(key, "def", max) or a
+    literal { "key", K_TYPE, offsetof(...), "def", ... }. A default may be
+    a macro from common/tls.h (string concatenation).
+    """
+    src = read(os.path.join(ROOT, "common", "config.c"))
+    m = re.search(r"static const struct key keys\[\] = \{(.*?)\n\};", src, re.S)
+    if not m:
+        return None
+    table = m.group(1)
+    macros = {}
+    tls_h = os.path.join(ROOT, "common", "tls.h")
+    if os.path.exists(tls_h):
+        for name, body in re.findall(r"#define (\w+) \\\n((?:.*\\\n)*.*)", read(tls_h)):
+            macros[name] = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
+
+    def value(expr):
+        expr = expr.strip()
+        if expr in macros:
+            return macros[expr]
+        return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', expr))
+
+    keys = {}
+    for k, d in re.findall(r"\b[SBU]\((\w+),\s*((?:\"[^\"]*\"|\w+))", table):
+        keys[k] = value(d)
+    for k, d in re.findall(r'\{\s*"(\w+)",\s*K_\w+,\s*offsetof\([^)]*\),\s*'
+                           r'((?:"[^"]*"|\w+))', table):
+        keys[k] = value(d)
+    return keys
+
+
+def example_defaults():
+    """{key: value} from the example's '#key = value' lines."""
+    out = {}
+    for line in read(EXAMPLE).splitlines():
+        m = re.match(r"#([a-z0-9_]+) =(?: (.*))?$", line)
+        if m:
+            out.setdefault(m.group(1), []).append(m.group(2) or "")
+    return out
+
+
+def check_render():
+    pages = sorted(p for p in os.listdir(MAN) if re.search(r"\.\d$", p))
+    tap.ok(pages, "man/ has pages", os.listdir(MAN))
+    if not shutil.which("man"):
+        tap.skip("man pages render without warnings", "man(1) is not installed")
+        return
+    env = dict(os.environ, LC_ALL="C.UTF-8", MANROFFSEQ="", MANWIDTH="80")
+    for page in pages:
+        r = run(["man", "--warnings", "-E", "UTF-8", "-l", page], cwd=MAN, env=env)
+        tap.ok(r.returncode == 0 and r.stderr == "",
+               "%s renders without warnings" % page, r.stderr)
+        tap.like(r.stdout, r"(?m)^NAME\n\s+\S+", "%s has a NAME section" % page)
+        if shutil.which("lexgrog"):
+            r = run(["lexgrog", page], cwd=MAN)
+            tap.ok(r.returncode == 0, "%s: whatis can parse NAME" % page, r.stdout + r.stderr)
+
+
+def check_pages_exist():
+    tap.ok(os.path.exists(os.path.join(MAN, "pop3d.8")), "man/pop3d.8 exists")
+    imapd = os.path.join(ROOT, "imapd")
+    if os.path.isdir(imapd) and any(f.endswith(".c") for f in os.listdir(imapd)):
+        tap.ok(os.path.exists(os.path.join(MAN, "imapd.8")), "man/imapd.8 exists")
+    else:
+        tap.skip("man/imapd.8 exists", "imapd is not written yet (no imapd/*.c)")
+
+
+def check_keys():
+    keys = config_keys()
+    if not tap.ok(keys, "found the key table in common/config.c"):
+        return
+    tap.cmp_ok(len(keys), ">=", 25, "the key table parsed (%d keys)" % len(keys))
+    conf5 = os.path.join(MAN, "postern.conf.5")
+    if os.path.exists(conf5):
+        text = read(conf5).replace("\\_", "_").replace("\\&", "")
+        missing = [k for k in keys if not re.search(r"(?<![\w])%s(?![\w])" % k, text)]
+        tap.is_(missing, [], "postern.conf.5 documents every key")
+    else:
+        tap.skip("postern.conf.5 documents every key", "man/postern.conf.5 not written yet")
+
+    ex = example_defaults()
+    tap.is_(sorted(k for k in keys if k not in ex), [],
+            "postern.conf.example shows every key")
+    tap.is_(sorted(k for k in ex if k not in keys), [],
+            "postern.conf.example shows no unknown key")
+    tap.is_(sorted(k for k, v in ex.items() if len(v) > 1), [],
+            "postern.conf.example shows each key once")
+    wrong = {k: (ex[k][0], d) for k, d in keys.items() if k in ex and ex[k][0] != d}
+    tap.is_(wrong, {}, "postern.conf.example shows the built-in defaults "
+            "(key: (example, config.c))")
+
+
+def check_with_binary(tmp):
+    pop3d = os.path.join(BUILD, "pop3d")
+    if not os.access(pop3d, os.X_OK):
+        tap.skip("pop3d -n / -a agree with postern.conf.example",
+                 "%s is not built" % pop3d)
+        return
+    r = run([pop3d, "-c", EXAMPLE, "-n"])
+    tap.ok(r.returncode == 0 and r.stdout == "",
+           "pop3d -n: postern.conf.example as shipped changes nothing",
+           "exit %d\n%s%s" % (r.returncode, r.stdout, r.stderr))
+
+    active = os.path.join(tmp, "active.conf")
+    with open(active, "w") as f:
+        f.write(re.sub(r"(?m)^#([a-z0-9_]+ =)", r"\1", read(EXAMPLE)))
+    r = run([pop3d, "-c", active, "-n"])
+    tap.ok(r.returncode == 0 and r.stdout == "",
+           "pop3d -n: postern.conf.example with every key uncommented is "
+           "valid and equals the defaults",
+           "exit %d\n%s%s" % (r.returncode, r.stdout, r.stderr))
+
+    empty = os.path.join(tmp, "empty.conf")
+    open(empty, "w").close()
+    r = run([pop3d, "-c", empty, "-a"])
+    got = {}
+    for line in r.stdout.splitlines():
+        k, _, v = line.partition(" =")
+        got[k] = v[1:] if v.startswith(" ") else v
+    ex = {k: v[0] for k, v in example_defaults().items()}
+    tap.is_(got, ex, "pop3d -a prints exactly the example's keys and defaults")
+
+
+def check_options():
+    src = read(os.path.join(ROOT, "common", "daemon.c"))
+    page = read(os.path.join(MAN, "pop3d.8")).replace("\\-", "-")
+    m = re.search(r'getopt_long\([^"]*"([^"]*)"', src)
+    shorts = [c for c in (m.group(1) if m else "") if c != ":"]
+    longs = re.findall(r'\{\s*"([\w-]+)",\s*\w+_argument', src)
+    tap.ok(shorts, "found the short options in daemon.c")
+    undocumented = [o for o in ["-" + c for c in shorts] + ["--" + l for l in longs]
+                    if not re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(o), page)]
+    # --config and --version are aliases that daemon.c accepts quietly.
+    undocumented = [o for o in undocumented if o not in ("--config", "--version")]
+    tap.is_(undocumented, [], "pop3d.8 documents every option of daemon.c")
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="postern-t91.")
+    try:
+        for fn, args in ((check_render, ()), (check_pages_exist, ()),
+                         (check_keys, ()), (check_with_binary, (tmp,)),
+                         (check_options, ())):
+            with tap.section(fn.__name__):
+                fn(*args)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    tap.done()
+
+
+main()

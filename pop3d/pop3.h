@@ -29,10 +29,10 @@ extern const struct proto pop3_proto;
 void pop3_login_main(struct login *l);
 void pop3_session_main(struct session *s);
 
-/* Send message i (RFC 1939 RETR; with body_lines >= 0, TOP): CRLF line
- * ends, dot-stuffing, the terminating ".".  Returns wire bytes sent
- * (before stuffing), or -1 if the message could not be read. */
-int64_t pop3_send_message(struct io *io, struct store *st, unsigned i,
+/* Send an opened message (RFC 1939 RETR; with body_lines >= 0, TOP):
+ * CRLF line ends, dot-stuffing, the terminating ".".  Closes ms.
+ * Returns wire bytes sent (before stuffing), or -1 on a read error. */
+int64_t pop3_send_message(struct io *io, struct msg_stream *ms,
     long body_lines);
 
 /* Expand pop3_uidl_format for message i; -1 if the format is invalid or

@@ -40,17 +40,14 @@ emit(struct sender *s, const unsigned char *p, size_t n)
 }
 
 int64_t
-pop3_send_message(struct io *io, struct store *st, unsigned i, long body_lines)
+pop3_send_message(struct io *io, struct msg_stream *ms, long body_lines)
 {
 	struct sender s = { .io = io, .body_lines = body_lines,
 	    .at_line_start = 1, .in_header = 1 };
 	unsigned char raw[8192], conv[2 * sizeof(raw)];
-	struct msg_stream *ms;
 	struct crlf c;
 	ssize_t n = 0;
 
-	if (store_msg_open(st, i, &ms) != STORE_OK)
-		return -1;
 	crlf_init(&c);
 	while (!s.done && (n = msg_stream_read(ms, raw, sizeof(raw))) > 0)
 		emit(&s, conv, crlf_convert(&c, raw, (size_t)n, conv));

@@ -7,6 +7,7 @@
  * the next one.  DELE only marks; the marked messages are removed at QUIT
  * and only then, so a dropped connection removes nothing.
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -125,19 +126,21 @@ cmd_list(struct pop3 *p, char *arg)
 	return NEXT_OK;
 }
 
-/* RETR and TOP: +OK, then the message; a read error after +OK can only
+/* RETR and TOP.  The message is opened before +OK, so one that another
+ * program removed meanwhile gets -ERR; a read error after +OK can only
  * be answered by closing the connection (RFC 1939 has no other way). */
 static enum next
 send_msg(struct pop3 *p, unsigned i, long lines)
 {
 	int64_t size = store_wire_size(p->st, i - 1), sent;
+	struct msg_stream *ms;
 
-	if (size < 0) {
-		reply(p, "-ERR [SYS/TEMP] Cannot read the message.");
+	if (size < 0 || store_msg_open(p->st, i - 1, &ms) != STORE_OK) {
+		reply(p, "-ERR [SYS/TEMP] The message is gone or unreadable.");
 		return NEXT_OK;
 	}
 	io_printf(&p->s->io, "+OK %lld octets\r\n", (long long)size);
-	sent = pop3_send_message(&p->s->io, p->st, i - 1, lines);
+	sent = pop3_send_message(&p->s->io, ms, lines);
 	io_flush(&p->s->io);
 	if (sent < 0) {
 		log_msg(LOG_ERR, "message %u became unreadable while sending", i);
@@ -331,6 +334,37 @@ open_maildrop(struct pop3 *p)
 	return -1;
 }
 
+/* An mbox dot-lock older than 5 minutes may be broken by an MTA as
+ * stale; refresh it at least this often while the client is idle. */
+#define TOUCH_INTERVAL_MS (120 * 1000)
+
+/*
+ * Wait for the next command for at most the idle timeout, refreshing
+ * the maildrop lock while waiting.  Returns 0 when input is ready (or
+ * the connection changed state), -1 on idle timeout.
+ */
+static int
+wait_for_command(struct pop3 *p)
+{
+	int64_t deadline = now_ms() + (int64_t)p->s->cfg->pop3_idle_timeout * 1000;
+
+	for (;;) {
+		struct pollfd pfd = { p->s->io.fd_in, POLLIN, 0 };
+		int64_t left = deadline - now_ms();
+		int r;
+
+		store_touch(p->st);
+		if (io_pending(&p->s->io) > 0)
+			return 0;
+		if (left <= 0)
+			return -1;
+		r = poll(&pfd, 1, (int)(left < TOUCH_INTERVAL_MS ? left :
+		    TOUCH_INTERVAL_MS));
+		if (r != 0)
+			return 0;	/* readable, or an error io will see */
+	}
+}
+
 static void
 serve(struct pop3 *p)
 {
@@ -339,8 +373,8 @@ serve(struct pop3 *p)
 	enum next nx;
 
 	for (;;) {
-		enum io_status st = io_readline(&p->s->io, line,
-		    POP3_SESSION_LINE_MAX, &len);
+		enum io_status st = wait_for_command(p) < 0 ? IO_TIMEOUT :
+		    io_readline(&p->s->io, line, POP3_SESSION_LINE_MAX, &len);
 
 		if (st == IO_TIMEOUT)
 			reply(p, "-ERR Disconnected for inactivity.");

@@ -113,6 +113,29 @@ run_preauth(const struct proto *p, const struct config *cfg)
 	return 0;
 }
 
+/* Everything after the configuration is loaded; returns the exit status. */
+static int
+run(const struct proto *p, const struct config *cfg, const struct args *a)
+{
+	if (a->dump) {
+		config_dump(cfg, stdout, a->dump == 1);
+		return 0;
+	}
+	if (log_open(p->ident, a->preauth && *cfg->log_path == '\0' ?
+	    "syslog" : cfg->log_path) < 0) {
+		fprintf(stderr, "%s: log_path %s: cannot open\n", p->ident,
+		    cfg->log_path);
+		return 1;
+	}
+	if (a->preauth)
+		return run_preauth(p, cfg);
+	if (geteuid() != 0) {
+		log_msg(LOG_ERR, "must be started as root (or use --preauth)");
+		return 1;
+	}
+	return monitor_main(p, cfg, a->tls);
+}
+
 int
 daemon_main(const struct proto *p, int argc, char **argv)
 {
@@ -131,23 +154,10 @@ daemon_main(const struct proto *p, int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", p->ident, err);
 		log_open(p->ident, "");
 		log_msg(LOG_ERR, "configuration error: %s", err);
-		return 1;
+		r = 1;
+	} else {
+		r = run(p, &cfg, &a);
 	}
-	if (a.dump) {
-		config_dump(&cfg, stdout, a.dump == 1);
-		return 0;
-	}
-	if (log_open(p->ident, a.preauth && *cfg.log_path == '\0' ?
-	    "syslog" : cfg.log_path) < 0) {
-		fprintf(stderr, "%s: log_path %s: cannot open\n", p->ident,
-		    cfg.log_path);
-		return 1;
-	}
-	if (a.preauth)
-		return run_preauth(p, &cfg);
-	if (geteuid() != 0) {
-		log_msg(LOG_ERR, "must be started as root (or use --preauth)");
-		return 1;
-	}
-	return monitor_main(p, &cfg, a.tls);
+	config_free(&cfg);
+	return r;
 }

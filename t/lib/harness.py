@@ -326,7 +326,8 @@ class Client:
 class Server:
     """One systemd-socket-activate --inetd -a listener running a daemon."""
 
-    def __init__(self, env, name, tls, conf_path, args, host="127.0.0.1"):
+    def __init__(self, env, name, tls, conf_path, args, host="127.0.0.1",
+                 port=None):
         self.env = env
         self.host = host
         self.name = name
@@ -340,7 +341,7 @@ class Server:
         self.log_offset = env.log_size()
         self.proc = None
         for _ in range(5):
-            self.port = free_port(self.host)
+            self.port = port or free_port(self.host)
             if self._launch(args):
                 return
         raise SetupError("systemd-socket-activate did not start:\n"
@@ -478,9 +479,16 @@ BASE_CONF = [
 
 
 class Env:
-    def __init__(self):
-        self.keep = os.environ.get("POSTERN_KEEP") == "1"
-        self.T = os.path.realpath(tempfile.mkdtemp(prefix="postern-t-"))
+    def __init__(self, base=None):
+        """base: build the environment in this (emptied) directory and
+        keep it, as make demo does; default a fresh temp dir."""
+        self.keep = base is not None or os.environ.get("POSTERN_KEEP") == "1"
+        if base is not None:
+            shutil.rmtree(base, ignore_errors=True)
+            os.makedirs(base)
+            self.T = os.path.realpath(base)
+        else:
+            self.T = os.path.realpath(tempfile.mkdtemp(prefix="postern-t-"))
         os.chmod(self.T, 0o755)
         self.servers = []
         self.nconf = 0
@@ -529,7 +537,7 @@ class Env:
         gr = ["%s:x:%d:%s" % (n, gid, ",".join(m)) for n, (gid, m) in GROUPS.items()]
         self.write("group", "\n".join(gr) + "\n")
         os.makedirs(self.path("home"), 0o755)
-        for name in ("alice", "bob", "sysacct"):
+        for name in [n for n, u in USERS.items() if not u[3].startswith("/")]:
             uid, gid, _, _ = USERS[name]
             h = self.home(name)
             os.mkdir(h, 0o700)
@@ -670,12 +678,13 @@ class Env:
         return p
 
     def start(self, server="pop3d", tls=False, conf=None, args=(),
-              host="127.0.0.1", extra_conf=None):
-        """Start a listener; conf (alias extra_conf) adds or overrides
-        keys of the base configuration (a value of None removes one)."""
+              host="127.0.0.1", extra_conf=None, port=None):
+        """Start a listener (on port, else a free one); conf (alias
+        extra_conf) adds or overrides keys of the base configuration (a
+        value of None removes one)."""
         conf = dict(conf or {}, **(extra_conf or {}))
         path = self.conf if not conf else self.write_conf(conf)
-        return Server(self, server, tls, path, args, host)
+        return Server(self, server, tls, path, args, host, port)
 
     # -- the log
     def log_size(self):
@@ -713,6 +722,9 @@ class Env:
         tap.done()
 
     def cleanup(self):
+        if getattr(self, "cleaned", False):
+            return
+        self.cleaned = True
         for s in list(self.servers):
             try:
                 s.stop()

@@ -3,6 +3,8 @@
 #   make            build imapd/pop3d into build/
 #   make check      build and run the test suite (prove t/)
 #   make check SANITIZE=1   the same suite under ASan+UBSan (build-san/)
+#   make check VALGRIND=1   the same suite with every server process and
+#                           unit test under valgrind memcheck
 #   make demo       run a demo server on localhost (see README.md)
 #   make install    DESTDIR= PREFIX=/usr/local
 #   make bench      benchmarks
@@ -77,7 +79,8 @@ $(B)/t/%: t/unit/%.c t/unit/tap.c t/unit/tap.h $(B)/libcommon.a
 check:
 	@tools/deps.sh check
 	@$(MAKE) --no-print-directory all
-	POSTERN_BUILD=$(CURDIR)/$(B) prove -j2 t/
+	POSTERN_BUILD=$(CURDIR)/$(B) $(if $(VALGRIND),POSTERN_VALGRIND=1) \
+		prove -j2 t/
 
 demo:
 	@tools/deps.sh demo

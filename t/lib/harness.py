@@ -352,7 +352,7 @@ class Server:
                "-l", "%s:%d" % (self.host, self.port)]
         for k, v in sorted(self.env.server_env().items()):
             cmd += ["-E", "%s=%s" % (k, v)]
-        cmd += [self.binary, "-c", self.conf_path]
+        cmd += valgrind_prefix(self.env) + [self.binary, "-c", self.conf_path]
         if self.implicit_tls:
             cmd.append("--tls")
         cmd += list(args)
@@ -456,6 +456,17 @@ def _kill_pid(pid):
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def valgrind_prefix(env):
+    """With POSTERN_VALGRIND=1 every server process (monitor, login and
+    session alike: they fork without exec) runs under memcheck; reports
+    go to T/valgrind.PID and Env.finish() fails the test on any error."""
+    if os.environ.get("POSTERN_VALGRIND") != "1":
+        return []
+    return ["valgrind", "--quiet", "--error-exitcode=99",
+            "--leak-check=no", "--track-fds=no",
+            "--log-file=" + env.path("valgrind.%p")]
 
 
 def free_port(host="127.0.0.1"):
@@ -718,6 +729,13 @@ class Env:
                 errs.append(out[-6000:])
         tap.ok(not errs, "no sanitizer reports on the servers' stderr",
                "\n".join(errs))
+        if os.environ.get("POSTERN_VALGRIND") == "1":
+            reports = [open(os.path.join(self.T, f), errors="replace").read()
+                       for f in sorted(os.listdir(self.T))
+                       if f.startswith("valgrind.")]
+            reports = [r for r in reports if r.strip()]
+            tap.ok(not reports, "no valgrind reports from the servers",
+                   "\n".join(r[-4000:] for r in reports))
         self.cleanup()
         tap.done()
 

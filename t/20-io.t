@@ -1,5 +1,4 @@
 #!/bin/sh
 # Unit test t/unit/test_io.c (common/io.c: bounded line reader, timeouts,
 # output buffering), built by the Makefile into $POSTERN_BUILD/t/.
-: "${POSTERN_BUILD:=$(cd "$(dirname "$0")/.." && pwd)/build}"
-exec "$POSTERN_BUILD/t/test_io"
+exec "$(dirname "$0")/lib/run-unit" test_io

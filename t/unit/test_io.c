@@ -528,7 +528,7 @@ test_pipes(void)
 {
 	int in[2], out[2], sv[2], rfd;
 	size_t n = 100000;
-	unsigned char *data = xmalloc(n);
+	unsigned char *data;
 	char report[64], want[64];
 	pid_t pid;
 
@@ -551,8 +551,10 @@ test_pipes(void)
 	/* reader() wants a pair: give it the output pipe. */
 	sv[0] = out[1];
 	sv[1] = out[0];
-	fill_pattern(data, n);
 	pid = reader(sv, &rfd);
+	/* allocated after the fork, so the reader child does not inherit it */
+	data = xmalloc(n);
+	fill_pattern(data, n);
 	tap_is_int(io_write(&io, data, n), IO_OK, "write 100000 to a pipe");
 	tap_is_int(io_flush(&io), IO_OK, "flush to a pipe");
 	io_close(&io);

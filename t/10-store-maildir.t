@@ -1,0 +1,2 @@
+#!/bin/sh
+exec "$POSTERN_BUILD/t/test_store_maildir"

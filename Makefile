@@ -88,7 +88,7 @@ demo:
 	POSTERN_BUILD=$(CURDIR)/$(B) python3 tools/demo.py
 
 bench: all
-	@for b in bench/*.sh; do [ -x "$$b" ] && POSTERN_BUILD=$(CURDIR)/$(B) "$$b"; done; true
+	POSTERN_BUILD=$(CURDIR)/$(B) bench/run
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5

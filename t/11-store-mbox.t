@@ -1,2 +1,3 @@
 #!/bin/sh
-exec "$POSTERN_BUILD/t/test_store_mbox"
+# Unit test t/unit/test_store_mbox.c, built by the Makefile into $POSTERN_BUILD/t/.
+exec "$(dirname "$0")/lib/run-unit" test_store_mbox

@@ -1,2 +1,3 @@
 #!/bin/sh
-exec "$POSTERN_BUILD/t/test_uidlist"
+# Unit test t/unit/test_uidlist.c, built by the Makefile into $POSTERN_BUILD/t/.
+exec "$(dirname "$0")/lib/run-unit" test_uidlist

@@ -1,2 +1,3 @@
 #!/bin/sh
-exec "$POSTERN_BUILD/t/test_crlf"
+# Unit test t/unit/test_crlf.c, built by the Makefile into $POSTERN_BUILD/t/.
+exec "$(dirname "$0")/lib/run-unit" test_crlf

@@ -87,7 +87,6 @@ static int
 run_preauth(const struct proto *p, const struct config *cfg)
 {
 	struct passwd *pw = getpwuid(getuid());
-	struct session s;
 
 	if (getuid() == 0 || geteuid() == 0) {
 		log_msg(LOG_ERR, "--preauth refuses to run as root");
@@ -98,18 +97,7 @@ run_preauth(const struct proto *p, const struct config *cfg)
 		    (unsigned)getuid());
 		return 1;
 	}
-	memset(&s, 0, sizeof(s));
-	s.cfg = cfg;
-	s.proto = p;
-	s.user = pw->pw_name;
-	s.home = pw->pw_dir;
-	s.uid = pw->pw_uid;
-	s.gid = pw->pw_gid;
-	s.rip = "local";
-	s.preauth = 1;
-	io_init(&s.io, 0, 1);
-	p->session_main(&s);
-	io_close(&s.io);
+	session_run(p, cfg, pw, 0, 1, "local", 1);
 	return 0;
 }
 

@@ -19,17 +19,12 @@
 #include "privdrop.h"
 
 void
-session_child(const struct proto *p, const struct config *cfg,
-    const struct passwd *pw, gid_t priv_gid, int client_fd, int log_fd,
-    const char *rip)
+session_run(const struct proto *p, const struct config *cfg,
+    const struct passwd *pw, int fd_in, int fd_out, const char *rip,
+    int preauth)
 {
 	struct session s;
 
-	log_set_forward(log_fd, chan_log_forward);
-	(void)prctl(PR_SET_NAME, "session", 0, 0, 0);
-	privdrop(pw->pw_name, pw->pw_uid, pw->pw_gid, 1, priv_gid);
-	if (chdir(pw->pw_dir) < 0)
-		log_msg(LOG_WARNING, "home directory %s: %m", pw->pw_dir);
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
 	s.proto = p;
@@ -38,11 +33,25 @@ session_child(const struct proto *p, const struct config *cfg,
 	s.uid = pw->pw_uid;
 	s.gid = pw->pw_gid;
 	s.rip = rip;
-	setenv("HOME", s.home, 1);
-	setenv("USER", s.user, 1);
-	io_init(&s.io, client_fd, client_fd);
+	s.preauth = preauth;
+	io_init(&s.io, fd_in, fd_out);
 	p->session_main(&s);
 	io_close(&s.io);
+}
+
+void
+session_child(const struct proto *p, const struct config *cfg,
+    const struct passwd *pw, gid_t priv_gid, int client_fd, int log_fd,
+    const char *rip)
+{
+	log_set_forward(log_fd, chan_log_forward);
+	(void)prctl(PR_SET_NAME, "session", 0, 0, 0);
+	privdrop(pw->pw_name, pw->pw_uid, pw->pw_gid, 1, priv_gid);
+	if (chdir(pw->pw_dir) < 0)
+		log_msg(LOG_WARNING, "home directory %s: %m", pw->pw_dir);
+	setenv("HOME", pw->pw_dir, 1);
+	setenv("USER", pw->pw_name, 1);
+	session_run(p, cfg, pw, client_fd, client_fd, rip, 0);
 	_exit(0);
 }
 

@@ -70,7 +70,7 @@ $(B)/pop3d: $(POP3D_OBJ) $(B)/libcommon.a
 $(B)/imapd: $(IMAPD_OBJ) $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $(IMAPD_OBJ) $(B)/libcommon.a $(LIBS)
 
-$(B)/t/%: t/unit/%.c t/unit/tap.c t/unit/tap.h $(B)/libcommon.a
+$(B)/t/%: t/unit/%.c t/unit/tap.c $(wildcard t/unit/*.h) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -It/unit $(LDFLAGS) -o $@ $< t/unit/tap.c $(B)/libcommon.a $(LIBS)
 

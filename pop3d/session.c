@@ -149,6 +149,12 @@ send_msg(struct pop3 *p, unsigned i, long lines)
 	if (lines < 0 && sent != size)
 		log_msg(LOG_ERR, "message %u: sent %lld octets, LIST said %lld",
 		    i, (long long)sent, (long long)size);
+	if (lines < 0) {
+		p->retr++;
+		p->retr_bytes += (uint64_t)sent;
+	} else {
+		p->top++;
+	}
 	return NEXT_OK;
 }
 
@@ -159,8 +165,6 @@ cmd_retr(struct pop3 *p, char *arg)
 
 	if (i == 0)
 		return NEXT_OK;
-	p->retr++;
-	p->retr_bytes += (uint64_t)store_wire_size(p->st, i - 1);
 	return send_msg(p, i, -1);
 }
 
@@ -178,7 +182,6 @@ cmd_top(struct pop3 *p, char *arg)
 	*sp = '\0';
 	if ((i = msgno(p, arg, 0)) == 0)
 		return NEXT_OK;
-	p->top++;
 	return send_msg(p, i, (long)lines);
 }
 

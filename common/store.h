@@ -25,6 +25,9 @@ enum store_result {
 	STORE_EINUSE = -1,	/* another session holds the maildrop lock */
 	STORE_ETEMP = -2,	/* try later: lock timeout, I/O error */
 	STORE_EPERM = -3,	/* permanent: bad mail_location, no access */
+	STORE_ENOENT = -4,	/* no such folder (IMAP NONEXISTENT) */
+	STORE_EEXIST = -5,	/* folder exists already (ALREADYEXISTS) */
+	STORE_EBADNAME = -6,	/* a name that cannot be stored (CANNOT) */
 };
 
 struct store_user {

@@ -183,6 +183,11 @@ authenticate(struct monitor *m, const struct chan_auth *a,
 		pam_auth_end(&m->pam);
 		return AUTH_TEMPFAIL;
 	}
+	/* Without a PAM session the handle is done with: ending it now wipes
+	 * PAM's copy of the password before the session process is forked
+	 * from us (applications cannot clear PAM_AUTHTOK themselves). */
+	if (!m->cfg->pam_session)
+		pam_auth_end(&m->pam);
 	return AUTH_OK;
 }
 
@@ -210,19 +215,19 @@ handle_auth(struct monitor *m, struct chan_auth *a)
 	if (m->done_auth)
 		fatal("login process sent AUTH after authentication ended");
 	r = authenticate(m, a, &pw, &reason);
+	/* before anything is forked: the session must not inherit it */
+	explicit_bzero(a->pass, sizeof(a->pass));
 	if (r == AUTH_OK) {
 		int relay = start_session(m, pw);
 
 		log_set_user(m->pam.account);
 		log_auth(m, a, NULL);
 		m->done_auth = 1;
-		explicit_bzero(a->pass, sizeof(a->pass));
 		if (chan_send_reply(m->login_chan, AUTH_OK, relay) < 0)
 			log_msg(LOG_INFO, "login process went away");
 		close(relay);
 		return;
 	}
-	explicit_bzero(a->pass, sizeof(a->pass));
 	log_auth(m, a, reason);
 	if (++m->failures >= m->cfg->auth_max_attempts) {
 		r = AUTH_TOOMANY;

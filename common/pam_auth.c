@@ -109,7 +109,6 @@ pam_auth_check(struct pam_auth *pa, const struct config *cfg,
 	/* PAM keeps its own copy of the conversation, whose appdata points
 	 * at this stack frame: replace it before returning (session modules
 	 * may still converse, and then get PAM_CONV_ERR). */
-	pc.appdata_ptr = NULL;
 	(void)pam_set_item(pa->h, PAM_CONV, &pc_none);
 	return AUTH_OK;
 }

@@ -62,21 +62,21 @@ log_open(const char *ident, const char *path)
 	return 0;
 }
 
-void
+int
 log_escape(const char *s, size_t len, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
+	size_t o = 0, i;
 
 	if (outlen == 0)
-		return;
-	for (size_t i = 0; i < len; i++) {
+		return len > 0;
+	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		int plain = c >= 0x20 && c < 0x7f && c != '<' && c != '>' &&
 		    c != '\\';
 
 		if (o + (plain ? 1 : 4) >= outlen)
-			break;
+			break;	/* never split an escape */
 		if (plain) {
 			out[o++] = (char)c;
 		} else {
@@ -87,6 +87,7 @@ log_escape(const char *s, size_t len, char *out, size_t outlen)
 		}
 	}
 	out[o] = '\0';
+	return i < len;
 }
 
 void

@@ -13,7 +13,8 @@
  *   login: user=<NAME> rip=IP lip=IP mech=MECH tls=yes|no
  *   login failed: user=<NAME> rip=IP lip=IP mech=MECH tls=yes|no reason=WORD
  * NAME is escaped: bytes outside printable ASCII and '<', '>', '\\' become
- * \xHH, so a user name can never end the field or forge another line.
+ * \xHH, so a user name can never end the field or forge another line;
+ * past LOG_USER_MAX escaped characters it is cut and ends in "...".
  */
 #ifndef POSTERN_LOG_H
 #define POSTERN_LOG_H
@@ -24,6 +25,9 @@
 
 /* Largest message text; longer messages are cut and marked with "...". */
 #define LOG_MAX_TEXT 1024
+/* Longest escaped user name in a login line (then cut and marked "..."):
+ * leaves room for every other field of the line within LOG_MAX_TEXT. */
+#define LOG_USER_MAX 256
 
 /*
  * ident: "pop3d" or "imapd".  path: config log_path ("" = journal when
@@ -43,7 +47,8 @@ void NORETURN fatal(const char *fmt, ...) PRINTF(1, 2);
 /* Write a record received from a child (text already bounded). */
 void log_write(int prio, const char *text);
 
-/* Escape s into out (for user names in log lines), always NUL-terminated. */
-void log_escape(const char *s, size_t len, char *out, size_t outlen);
+/* Escape s into out (for user names in log lines), always NUL-terminated;
+ * returns 1 when it had to stop early because out was full. */
+int log_escape(const char *s, size_t len, char *out, size_t outlen);
 
 #endif

@@ -97,6 +97,11 @@ login_child(const struct proto *p, const struct config *cfg,
 	l.loopback = ci->loopback;
 	l.tls = load_tls(p, cfg, implicit_tls);
 	confine(cfg, lpw);
+	/* The whole pre-auth phase, however busy the client keeps it, ends
+	 * after LOGIN_LIFETIME_FACTOR idle timeouts (180 s by default, as
+	 * Dovecot's MASTER_LOGIN_TIMEOUT_SECS).  SIGALRM's default action
+	 * ends the process: no handler runs (STYLE.md 11). */
+	alarm(cfg->login_timeout * LOGIN_LIFETIME_FACTOR);
 	io_init(&l.io, 0, 1);
 	io_set_timeouts(&l.io, (int)cfg->login_timeout, (int)cfg->output_timeout);
 	if (implicit_tls && io_starttls(&l.io, l.tls,
@@ -188,6 +193,7 @@ login_relay(struct login *l, int fd, const char *preamble)
 {
 	size_t plen = strlen(preamble);
 
+	alarm(0);	/* logged in: the pre-auth lifetime no longer applies */
 	if (write_all(fd, preamble, plen) < 0 || write_all(fd, "\n", 1) < 0)
 		_exit(0);
 	/* The session enforces the idle timeout after login; this one only

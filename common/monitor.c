@@ -144,9 +144,13 @@ static void
 log_auth(const struct monitor *m, const struct chan_auth *a,
     const char *reason)
 {
-	char user[AUTH_USER_MAX * 4 + 1];
+	/* Escaped, a 255-byte name can take 1020 characters; cut it so the
+	 * fields after it always fit in one record (LOG_MAX_TEXT) and the
+	 * fail2ban filter sees rip= for every failure. */
+	char user[LOG_USER_MAX + 4];
 
-	log_escape(a->user, a->ulen, user, sizeof(user));
+	if (log_escape(a->user, a->ulen, user, LOG_USER_MAX + 1))
+		strcat(user, "...");
 	if (reason == NULL)
 		log_msg(LOG_INFO, "login: user=<%s> rip=%s lip=%s mech=%s tls=%s",
 		    user, m->ci.rip, m->ci.lip, mech_names[a->mech],

@@ -44,6 +44,9 @@ enum auth_result {
 
 enum auth_mech { MECH_PLAIN = 1, MECH_LOGIN = 2, MECH_USER = 3 };
 
+/* The pre-auth phase lasts at most this many login_timeouts in all. */
+#define LOGIN_LIFETIME_FACTOR 3
+
 /* Limits on credentials (SECURITY.md G3). */
 #define AUTH_USER_MAX 255
 #define AUTH_PASS_MAX 1024

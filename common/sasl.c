@@ -57,6 +57,20 @@ base64_decode(const char *in, size_t inlen, unsigned char *out,
 	return 0;
 }
 
+size_t
+base64_decoded_len(const char *in, size_t inlen)
+{
+	size_t n = inlen / 4 * 3;
+
+	if (inlen % 4 != 0 || inlen == 0)
+		return 0;	/* malformed or empty: base64_decode decides */
+	if (in[inlen - 1] == '=')
+		n--;
+	if (in[inlen - 2] == '=')
+		n--;
+	return n;
+}
+
 void
 base64_encode(const unsigned char *in, size_t n, char *out)
 {

@@ -14,6 +14,9 @@
  * the result does not fit.  An empty input decodes to 0 bytes. */
 int base64_decode(const char *in, size_t inlen, unsigned char *out,
     size_t outmax, size_t *outlen);
+/* The size base64_decode would produce for a well-formed input of inlen
+ * bytes (used to tell "too long" from "malformed"). */
+size_t base64_decoded_len(const char *in, size_t inlen);
 /* Encode; out must hold 4 * ((n + 2) / 3) + 1 bytes; NUL-terminated. */
 void base64_encode(const unsigned char *in, size_t n, char *out);
 

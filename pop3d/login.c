@@ -161,6 +161,11 @@ sasl_read(struct plogin *p, const char *challenge, unsigned char *out,
 		reply(p, "-ERR Authentication aborted.");
 		return -1;
 	}
+	if (base64_decoded_len(line, len) > outmax) {
+		explicit_bzero(line, sizeof(line));
+		reply(p, "-ERR [AUTH] Credentials too long.");
+		return -1;
+	}
 	r = base64_decode(line, len, out, outmax, outlen);
 	explicit_bzero(line, sizeof(line));
 	if (r < 0) {

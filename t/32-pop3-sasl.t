@@ -125,7 +125,16 @@ with tap.section("bad base64 and malformed PLAIN are auth failures"):
     ]
     for payload, what in bad:
         c = conn()
-        r = c.cmd("AUTH PLAIN " + payload)
+        if len(payload) > 400:
+            # too long for an initial response on the 510-byte command
+            # line: send it as the continuation so the length limits of
+            # the credentials themselves are what answers
+            tap.is_(c.cmd("AUTH PLAIN"), "+ ", "%s: continuation" % what)
+            r = c.cmd(payload)
+            tap.unlike(r or "", r"Line too long", "%s: not a line-length "
+                       "refusal" % what)
+        else:
+            r = c.cmd("AUTH PLAIN " + payload)
         tap.like(r, r"^-ERR", "AUTH PLAIN, %s -> -ERR" % what)
         # the login process survives: another command gets an answer
         r2 = c.cmd("CAPA")

@@ -217,9 +217,33 @@ test_plain(void)
 	}
 }
 
+/* base64_decoded_len agrees with base64_decode, and leaves malformed
+ * lengths (where padding must not be subtracted) to the decoder. */
+static void
+test_decoded_len(void)
+{
+	static const char *const good[] = { "", "Zg==", "Zm8=", "Zm9v",
+	    "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+	unsigned char out[16];
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		base64_decode(good[i], strlen(good[i]), out, sizeof(out), &n);
+		tap_is_int((long long)base64_decoded_len(good[i], strlen(good[i])),
+		    (long long)n, good[i]);
+	}
+	tap_is_int((long long)base64_decoded_len("=", 1), 0,
+	    "decoded_len of \"=\" is 0, not an underflow");
+	tap_is_int((long long)base64_decoded_len("==", 2), 0,
+	    "decoded_len of \"==\" is 0");
+	tap_is_int((long long)base64_decoded_len("Zm9", 3), 0,
+	    "decoded_len of a length not a multiple of 4 is 0");
+}
+
 int
 main(void)
 {
+	test_decoded_len();
 	test_vectors();
 	test_bad();
 	test_plain();

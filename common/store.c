@@ -186,6 +186,30 @@ parse_location(const char *loc, const struct store_user *u,
 }
 
 enum store_result
+store_location_parse(const char *mail_location, const struct store_user *user,
+    struct store_location *out, char *err, size_t errlen)
+{
+	struct location l;
+	enum store_result r;
+
+	_Static_assert(sizeof(out->path) == sizeof(l.path) &&
+	    sizeof(out->inbox) == sizeof(l.inbox), "store_location size");
+	memset(out, 0, sizeof(*out));
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (mail_location == NULL || user == NULL)
+		return store_fail(STORE_EPERM, err, errlen,
+		    "no mail_location configured");
+	if ((r = parse_location(mail_location, user, &l, err, errlen)) !=
+	    STORE_OK)
+		return r;
+	out->mbox = l.mbox;
+	memcpy(out->path, l.path, sizeof(out->path));
+	memcpy(out->inbox, l.inbox, sizeof(out->inbox));
+	return STORE_OK;
+}
+
+enum store_result
 store_open_inbox(const char *mail_location, const struct store_user *user,
     int flags, struct store **out, char *err, size_t errlen)
 {

@@ -75,6 +75,21 @@ struct msg_stream {
 enum store_result store_fail(enum store_result r, char *err, size_t errlen,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * The parsed mail_location (store.c), for code beside the INBOX store that
+ * needs the paths themselves (folders.c): path is the Maildir root or the
+ * mbox ROOT, inbox the INBOX= value ("" when not given for Maildir; the
+ * /var/mail/%u default for mbox).  Both are expanded and absolute.
+ */
+struct store_location {
+	int mbox;
+	char path[4096];	/* PATH_MAX */
+	char inbox[4096];
+};
+enum store_result store_location_parse(const char *mail_location,
+    const struct store_user *user, struct store_location *out, char *err,
+    size_t errlen);
+
 enum store_result maildir_open(const char *dir, int flags,
     struct store **out, char *err, size_t errlen);
 enum store_result mbox_open(const char *root, const char *inbox, int flags,

@@ -218,6 +218,21 @@ with tap.section("pre-auth idle timeout"):
     c.send(b"CAP")   # half a command, then nothing
     tap.ok(c.closed_within(3 + 5), "a half line does not hold the connection")
     c.close()
+    # a busy client: a command every second never hits the idle timeout,
+    # but the whole pre-auth phase ends at 3 x login_timeout = 9 s
+    c = conn()
+    t0 = time.monotonic()
+    alive = True
+    while alive and time.monotonic() - t0 < 20:
+        r = c.cmd("CAPA")
+        alive = r is not None and r.startswith("+OK")
+        if alive:
+            c.read_multi()
+            time.sleep(1)
+    dt = time.monotonic() - t0
+    tap.ok(not alive, "a busy client is dropped before login anyway")
+    tap.ok(8 <= dt <= 14, "after 3 x login_timeout (%.1fs)" % dt)
+    c.close()
 
 with tap.section("post-auth: 1 MiB line, bounded memory"):
     c = srv.session()

@@ -213,16 +213,11 @@ enum store_result
 store_open_inbox(const char *mail_location, const struct store_user *user,
     int flags, struct store **out, char *err, size_t errlen)
 {
-	struct location l;
+	struct store_location l;
 	enum store_result r;
 
 	*out = NULL;
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (mail_location == NULL || user == NULL)
-		return store_fail(STORE_EPERM, err, errlen,
-		    "no mail_location configured");
-	if ((r = parse_location(mail_location, user, &l, err, errlen)) !=
+	if ((r = store_location_parse(mail_location, user, &l, err, errlen)) !=
 	    STORE_OK)
 		return r;
 	if (l.mbox)

@@ -450,11 +450,10 @@ load(struct mbox *mb, char *err, size_t errlen)
 }
 
 enum store_result
-mbox_open(const char *root, const char *inbox, int flags, struct store **out,
-    char *err, size_t errlen)
+mbox_open(const char *inbox, const char *root, const char *name, int flags,
+    struct store **out, char *err, size_t errlen)
 {
 	struct mbox *mb = xcalloc(1, sizeof(*mb));
-	const char *name = strrchr(inbox, '/') + 1;	/* inbox is absolute */
 	enum store_result r;
 
 	mb->st.ops = &mbox_ops;

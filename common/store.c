@@ -1,6 +1,6 @@
 /*
- * store.c - mail_location parsing and the store.h entry points, which
- * dispatch to maildir.c or mbox.c.
+ * store.c - mail_location parsing, shared by store_api.c (the store.h
+ * entry points) and the folder layer (folders.c).
  *
  * mail_location comes from the administrator's config, the user name
  * and home from the password database; both are checked anyway: a user
@@ -207,102 +207,4 @@ store_location_parse(const char *mail_location, const struct store_user *user,
 	memcpy(out->path, l.path, sizeof(out->path));
 	memcpy(out->inbox, l.inbox, sizeof(out->inbox));
 	return STORE_OK;
-}
-
-enum store_result
-store_open_inbox(const char *mail_location, const struct store_user *user,
-    int flags, struct store **out, char *err, size_t errlen)
-{
-	struct store_location l;
-	enum store_result r;
-
-	*out = NULL;
-	if ((r = store_location_parse(mail_location, user, &l, err, errlen)) !=
-	    STORE_OK)
-		return r;
-	if (l.mbox)
-		return mbox_open(l.path, l.inbox, flags, out, err, errlen);
-	return maildir_open(l.inbox[0] ? l.inbox : l.path, flags, out, err,
-	    errlen);
-}
-
-void
-store_close(struct store *st)
-{
-	if (st != NULL)
-		st->ops->close(st);
-}
-
-unsigned
-store_count(const struct store *st)
-{
-	return st->count;
-}
-
-uint32_t
-store_uidvalidity(const struct store *st)
-{
-	return st->uidvalidity;
-}
-
-uint32_t
-store_uid(const struct store *st, unsigned i)
-{
-	return i < st->count ? st->msgs[i].uid : 0;
-}
-
-const char *
-store_filename(const struct store *st, unsigned i)
-{
-	if (i >= st->count || !st->maildir)
-		return NULL;
-	return st->msgs[i].u.md.uniq;
-}
-
-int64_t
-store_wire_size(struct store *st, unsigned i)
-{
-	if (i >= st->count)
-		return -1;
-	if (st->msgs[i].wire >= 0)
-		return st->msgs[i].wire;
-	return st->ops->wire_size(st, i);
-}
-
-enum store_result
-store_msg_open(struct store *st, unsigned i, struct msg_stream **out)
-{
-	*out = NULL;
-	if (i >= st->count)
-		return STORE_EPERM;
-	return st->ops->msg_open(st, i, out);
-}
-
-ssize_t
-msg_stream_read(struct msg_stream *ms, void *buf, size_t n)
-{
-	return ms->read(ms, buf, n);
-}
-
-void
-msg_stream_close(struct msg_stream *ms)
-{
-	if (ms != NULL)
-		ms->close(ms);
-}
-
-enum store_result
-store_expunge(struct store *st, const unsigned char *del, char *err,
-    size_t errlen)
-{
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	return st->ops->expunge(st, del, err, errlen);
-}
-
-void
-store_touch(struct store *st)
-{
-	if (st != NULL && st->ops->touch != NULL)
-		st->ops->touch(st);
 }

@@ -54,7 +54,7 @@ UNIT_BIN := $(UNIT_SRC:t/unit/%.c=$(B)/t/%)
 
 PROGS := $(B)/pop3d $(if $(IMAPD_SRC),$(B)/imapd)
 
-all: $(PROGS) $(UNIT_BIN)
+all: $(PROGS) $(UNIT_BIN) $(B)/store_bench
 
 $(B)/obj/%.o: %.c $(wildcard common/*.h) $(wildcard pop3d/*.h) $(wildcard imapd/*.h)
 	@mkdir -p $(dir $@)
@@ -69,6 +69,10 @@ $(B)/pop3d: $(POP3D_OBJ) $(B)/libcommon.a
 
 $(B)/imapd: $(IMAPD_OBJ) $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $(IMAPD_OBJ) $(B)/libcommon.a $(LIBS)
+
+# Builds big mailboxes and opens them: `make bench` and t/53 use it.
+$(B)/store_bench: bench/store_bench.c $(B)/libcommon.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcommon.a $(LIBS)
 
 $(B)/t/%: t/unit/%.c t/unit/tap.c $(wildcard t/unit/*.h) $(B)/libcommon.a
 	@mkdir -p $(dir $@)

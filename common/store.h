@@ -33,8 +33,10 @@
  * need nothing more from the store.
  *
  * \Recent (RFC 3501 2.3.2): a new message is \Recent in exactly one
- * session, the first read-write one that sees it.  Read-only opens
- * (EXAMINE, STATUS, POP3) see \Recent counts but claim nothing.
+ * session, the first one opened with STORE_SELECT (read-write) that
+ * sees it.  Other opens (EXAMINE, STATUS, APPEND or COPY targets, POP3)
+ * see which messages are still unclaimed (store_recent_count) but claim
+ * nothing.
  */
 #ifndef POSTERN_STORE_H
 #define POSTERN_STORE_H
@@ -78,6 +80,8 @@ struct folders;
 				 * whole session ([IN-USE] if taken) */
 #define STORE_RDONLY 0x2	/* EXAMINE/STATUS: change nothing on disk
 				 * except caches; claim no \Recent */
+#define STORE_SELECT 0x4	/* the client's selected folder: claims
+				 * \Recent (ignored with STORE_RDONLY) */
 
 /*
  * Open INBOX (POP3).  On failure *out is NULL and err holds a message

@@ -12,7 +12,7 @@
 
 /* The streamed bytes of message i (malloc'd, NUL-terminated) and their
  * length, read in small pieces on purpose; NULL if it cannot be read. */
-static char *
+static __attribute__((unused)) char *
 stream(struct store *st, unsigned i, size_t *len)
 {
 	struct msg_stream *ms;
@@ -45,7 +45,7 @@ stream(struct store *st, unsigned i, size_t *len)
 }
 
 /* Wire bytes of message i the way pop3d produces them. */
-static int64_t
+static __attribute__((unused)) int64_t
 wire_streamed(struct store *st, unsigned i)
 {
 	unsigned char out[64];

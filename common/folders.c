@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "folders_int.h"
+#include "log.h"
 #include "mutf7.h"
 #include "store_int.h"
 #include "util.h"
@@ -472,9 +473,18 @@ folder_rename(struct folders *f, const char *from, const char *to,
 	if (strcmp(a, b) == 0 || (strncmp(a, b, la) == 0 && b[la] == f->sep))
 		return store_fail(STORE_EBADNAME, err, errlen,
 		    "a folder cannot be renamed to itself or into itself");
-	if (f->mbox)
-		return mbox_folder_rename(f, a, b, err, errlen);
-	return maildir_folder_rename(f, a, b, err, errlen);
+	r = f->mbox ? mbox_folder_rename(f, a, b, err, errlen) :
+	    maildir_folder_rename(f, a, b, err, errlen);
+	/* INBOX stays where it is (its messages moved), and so do its
+	 * subscriptions.  The rename is done either way: a failure to
+	 * update the subscriptions is only logged. */
+	if (r == STORE_OK && !folders_is_inbox(a) &&
+	    subs_rename(f, a, b, err, errlen) != STORE_OK) {
+		log_msg(LOG_WARNING, "RENAME %s: %s", a, err);
+		if (err != NULL && errlen > 0)
+			err[0] = '\0';
+	}
+	return r;
 }
 
 enum store_result

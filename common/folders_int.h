@@ -104,5 +104,9 @@ enum store_result subs_load(struct folders *f, char ***names, size_t *n,
 void subs_free(char **names, size_t n);
 enum store_result subs_set(struct folders *f, const char *canon, int on,
     char *err, size_t errlen);
+/* After RENAME: subscriptions of from and its children follow it to to
+ * (as Dovecot does), so a renamed folder stays subscribed. */
+enum store_result subs_rename(struct folders *f, const char *from,
+    const char *to, char *err, size_t errlen);
 
 #endif

@@ -17,9 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "folders_int.h"
+#include "log.h"
 #include "store_int.h"
 #include "util.h"
 
@@ -103,6 +105,26 @@ folders_rmtree(int dirfd, const char *name, int depth)
 	return unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 
+/* Leftovers of a create or delete cut short by a crash: a folder being
+ * deleted was already gone for clients, so it can go at once; one being
+ * created may still be in another session's hands for a moment. */
+#define LEFTOVER_NEW_SECS 3600
+
+static void
+remove_leftover(int dfd, const char *dname)
+{
+	struct stat st;
+
+	if (fstatat(dfd, dname, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISDIR(st.st_mode))
+		return;		/* not ours: we only make directories */
+	if (strncmp(dname, ".postern-new.", 13) == 0 &&
+	    time(NULL) - st.st_mtime < LEFTOVER_NEW_SECS)
+		return;
+	if (folders_rmtree(dfd, dname, 0) < 0)
+		log_msg(LOG_WARNING, "cannot remove %s: %m", dname);
+}
+
 /* ROOT/.a.b -> "a<sep>b" and whether it is a listable folder. */
 static void
 scan_entry(struct folders *f, int dfd, const char *dname,
@@ -140,6 +162,11 @@ maildir_folders_scan(struct folders *f, struct namelist *l, char *err,
 		    f->root, strerror(errno));
 	}
 	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, ".postern-deleted.", 17) == 0 ||
+		    strncmp(de->d_name, ".postern-new.", 13) == 0) {
+			remove_leftover(dirfd(d), de->d_name);
+			continue;
+		}
 		scan_entry(f, dirfd(d), de->d_name, l);
 		if (l->n - n0 > FOLDERS_MAX) {
 			closedir(d);

@@ -358,3 +358,80 @@ out:
 	dotlock_release(&dl);
 	return r;
 }
+
+/* from's new name under to, if name is from or one of its children; else
+ * NULL.  malloc'd. */
+static char *
+renamed(const struct folders *f, const char *name, const char *from,
+    const char *to)
+{
+	size_t la = strlen(from);
+
+	if (strncmp(name, from, la) != 0 ||
+	    (name[la] != '\0' && name[la] != f->sep))
+		return NULL;
+	return xasprintf("%s%s", to, name + la);
+}
+
+/* Rename in s what follows from; 1 if anything changed. */
+static int
+rename_in(struct folders *f, struct subs_set *s, const char *from,
+    const char *to)
+{
+	char canon[PATH_MAX];
+	int changed = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		char *nn = renamed(f, s->v[i], from, to);
+
+		/* a new name that could not be stored keeps the old one */
+		if (nn == NULL || folders_norm(f, nn, 0, canon, NULL, 0) !=
+		    STORE_OK) {
+			free(nn);
+			continue;
+		}
+		free(s->v[i]);
+		s->v[i] = nn;
+		changed = 1;
+	}
+	return changed;
+}
+
+enum store_result
+subs_rename(struct folders *f, const char *from, const char *to, char *err,
+    size_t errlen)
+{
+	struct subs_set s = { 0 };
+	struct dotlock dl;
+	char lock[PATH_MAX + 32];
+	enum store_result r;
+	int changed;
+
+	/* most renames touch no subscription: look before locking */
+	if ((r = subs_load(f, &s.v, &s.n, err, errlen)) != STORE_OK)
+		return r;
+	changed = rename_in(f, &s, from, to);
+	subs_free(s.v, s.n);
+	if (!changed)
+		return STORE_OK;
+	memset(&s, 0, sizeof(s));
+	if (f->mbox && mkdir(f->root, 0700) < 0 && errno != EEXIST)
+		return store_fail(STORE_ETEMP, err, errlen, "mkdir %s: %s",
+		    f->root, strerror(errno));
+	snprintf(lock, sizeof(lock), "%s/%s.lock", f->root, SUBS_FILE);
+	if (dotlock_take(&dl, lock, SUBS_LOCK_STALE, STORE_LOCK_TIMEOUT_MS,
+	    0) < 0)
+		return store_fail(STORE_ETEMP, err, errlen,
+		    "cannot lock subscriptions: %s", strerror(errno));
+	if ((r = subs_load(f, &s.v, &s.n, err, errlen)) == STORE_OK &&
+	    rename_in(f, &s, from, to)) {
+		s.cap = s.n;
+		sort_uniq(&s);
+		if (save(f, s.v, s.n) < 0)
+			r = store_fail(STORE_ETEMP, err, errlen,
+			    "cannot write subscriptions: %s", strerror(errno));
+	}
+	subs_free(s.v, s.n);
+	dotlock_release(&dl);
+	return r;
+}

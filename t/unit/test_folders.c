@@ -520,6 +520,75 @@ test_subs(void)
 	folders_close(f);
 }
 
+/* RENAME takes the subscriptions of the folder and its children along;
+ * names merely starting with the same letters stay. */
+static void
+test_subs_rename(void)
+{
+	struct folders *f = md_open('/');
+	char err[256];
+
+	folder_create(f, "work", err, sizeof(err));
+	folder_create(f, "work/x", err, sizeof(err));
+	folder_create(f, "workshop", err, sizeof(err));
+	folder_subscribe(f, "work", 1, err, sizeof(err));
+	folder_subscribe(f, "work/x", 1, err, sizeof(err));
+	folder_subscribe(f, "workshop", 1, err, sizeof(err));
+	folder_subscribe(f, "INBOX", 1, err, sizeof(err));
+	tap_is_int(folder_rename(f, "work", "done", err, sizeof(err)),
+	    STORE_OK, "subs rename: RENAME work done");
+	tap_is_str(slurp("Maildir/postern-subscriptions"),
+	    "INBOX\ndone\ndone/x\nworkshop\n",
+	    "subs rename: work and work/x follow, workshop stays");
+	tap_is_int(folder_rename(f, "INBOX", "old", err, sizeof(err)),
+	    STORE_OK, "subs rename: RENAME INBOX old");
+	tap_is_str(slurp("Maildir/postern-subscriptions"),
+	    "INBOX\ndone\ndone/x\nworkshop\n",
+	    "subs rename: INBOX stays subscribed (it still exists)");
+	folders_close(f);
+}
+
+/* A crash in the middle of CREATE or DELETE leaves a hidden directory;
+ * the next LIST removes it (a fresh .postern-new one may still be in use
+ * by another session and stays). */
+static void
+test_leftovers(void)
+{
+	struct folders *f = md_open('/');
+	struct folder_info *l;
+	size_t n;
+	char err[256], p[PATH_MAX + 64];
+	struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+
+	folder_create(f, "keep", err, sizeof(err));
+	snprintf(p, sizeof(p), "%s/Maildir/.postern-deleted.1.0", home);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/Maildir/.postern-deleted.1.0/cur", home);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/Maildir/.postern-new.2.0", home);
+	mkdir(p, 0700);
+	utimensat(AT_FDCWD, p, old, 0);
+	snprintf(p, sizeof(p), "%s/Maildir/.postern-new.3.0", home);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/Maildir/.postern-deleted.4.0", home);
+	if (symlink("/etc", p) < 0)
+		abort();
+	tap_is_int(folders_list(f, &l, &n, err, sizeof(err)), STORE_OK,
+	    "leftovers: LIST");
+	folder_list_free(l, n);
+	tap_is_int(count_prefix("Maildir", ".postern-deleted.1"), 0,
+	    "leftovers: a half-deleted folder is removed");
+	tap_is_int(count_prefix("Maildir", ".postern-new.2"), 0,
+	    "leftovers: an old half-created folder is removed");
+	tap_is_int(count_prefix("Maildir", ".postern-new.3"), 1,
+	    "leftovers: a fresh one is left to its creator");
+	tap_is_int(count_prefix("Maildir", ".postern-deleted.4"), 1,
+	    "leftovers: a symlink is neither followed nor removed");
+	tap_is_int(count_prefix("Maildir", ".keep"), 1,
+	    "leftovers: real folders stay");
+	folders_close(f);
+}
+
 static void
 test_subs_import(void)
 {
@@ -618,6 +687,8 @@ main(void)
 	test_maildir_rename();
 	test_mbox();
 	test_subs();
+	test_subs_rename();
+	test_leftovers();
 	test_subs_import();
 	test_subs_corrupt();
 	return tap_done();

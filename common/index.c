@@ -733,10 +733,14 @@ drop_temp(int dirfd, int fd, char *tmp)
 
 /* Check what index_rewrite() is given and sum the strings. */
 static int
-check_input(const struct index_rec *recs, const char *const *strs,
-    uint32_t n, uint64_t *str_len)
+check_input(uint32_t kind, const struct index_rec *recs,
+    const char *const *strs, uint32_t n, uint64_t *str_len)
 {
 	*str_len = 0;
+	if (kind != INDEX_KIND_MAILDIR && kind != INDEX_KIND_MBOX) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (n > STORE_MAX_MSGS) {
 		errno = EFBIG;
 		return -1;
@@ -1107,7 +1111,7 @@ index_rewrite(int dirfd, const char *name, const struct index_hdr *h,
 	char *xname, *tmp;
 	int fd;
 
-	if (check_input(recs, strs, n, &nh.str_len) != 0)
+	if (check_input(nh.kind, recs, strs, n, &nh.str_len) != 0)
 		return -1;
 	nh.count = n;
 	nh.cap = (uint32_t)(cap < MIN_CAP ? MIN_CAP :

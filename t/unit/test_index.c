@@ -228,6 +228,11 @@ test_mbox_offsets(void)
 	    "str_off_over_48_bits_refused");
 	tap_ok(index_rewrite(dirfd_, "mbox-index", &h, recs, NULL, 2, &ix) == -1
 	    && errno == EINVAL, "rewrite_refuses_str_off_over_48_bits");
+	recs[1].str_off = 0;
+	h.kind = 3;
+	tap_ok(index_rewrite(dirfd_, "mbox-index", &h, recs, NULL, 2, &ix) == -1
+	    && errno == EINVAL, "rewrite_refuses_unknown_kind");
+	h.kind = INDEX_KIND_MBOX;
 	recs[1] = recs[0];
 	tap_ok(index_rewrite(dirfd_, "mbox-index", &h, recs, NULL, 2, &ix) == -1
 	    && errno == EINVAL, "rewrite_refuses_uids_out_of_order");

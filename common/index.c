@@ -690,8 +690,8 @@ static int
 fsync_dir(int dirfd, const char *name)
 {
 	const char *slash = strrchr(name, '/');
-	char *dir = slash == NULL ? xstrdup(".") :
-	    slash == name ? xstrdup("/") : xstrndup(name, (size_t)(slash - name));
+	char *dir = slash == NULL ? xstrdup(".") : slash == name ?
+	    xstrdup("/") : xstrndup(name, (size_t)(slash - name));
 	int fd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int r = fd < 0 ? -1 : fsync(fd);
 
@@ -749,8 +749,10 @@ check_input(uint32_t kind, const struct index_rec *recs,
 		size_t len = strs != NULL && strs[i] != NULL ?
 		    strlen(strs[i]) : 0;
 
-		if (recs[i].uid == 0 || (i > 0 && recs[i - 1].uid >= recs[i].uid) ||
-		    len > UINT16_MAX || (len == 0 && recs[i].str_off > STR_OFF_MAX)) {
+		if (recs[i].uid == 0 ||
+		    (i > 0 && recs[i - 1].uid >= recs[i].uid) ||
+		    len > UINT16_MAX ||
+		    (len == 0 && recs[i].str_off > STR_OFF_MAX)) {
 			errno = EINVAL;
 			return -1;
 		}
@@ -905,7 +907,8 @@ index_xlog_append(struct index *ix, uint64_t modseq, const uint32_t *uids,
 		uint32_t first = uids[i], last = first;
 
 		/* consecutive UIDs become one range */
-		for (i++; i < n && last < UINT32_MAX && uids[i] == last + 1; i++)
+		for (i++; i < n && last < UINT32_MAX && uids[i] == last + 1;
+		    i++)
 			last++;
 		put64(b + used, modseq);
 		put32(b + used + 8, first);

@@ -67,6 +67,22 @@ put_file(const char *name, const void *b, size_t len)
 	close(fd);
 }
 
+/* Flip the low bit of the byte at off in name, in place. */
+static int
+flip_bit(const char *name, off_t off)
+{
+	int fd = openat(dirfd_, name, O_RDWR);
+	uint8_t c;
+	int r = -1;
+
+	if (fd >= 0 && pread(fd, &c, 1, off) == 1) {
+		c ^= 1;
+		r = pwrite(fd, &c, 1, off) == 1 ? 0 : -1;
+	}
+	close(fd);
+	return r;
+}
+
 /* Re-seal a header or record after changing its bytes. */
 static void
 seal_hdr(uint8_t *b)
@@ -188,7 +204,8 @@ test_roundtrip(void)
 		snprintf(s, sizeof(s), "x");
 		ok &= same_rec(&got[i], &w);
 		ok &= index_read_str(rd, &got[i], s, sizeof(s)) == 0;
-		ok &= strcmp(s, i == 0 ? "msg1" : i == 1 ? "msg3" : "msg5") == 0;
+		ok &= strcmp(s, i == 0 ? "msg1" : i == 1 ? "msg3" :
+		    "msg5") == 0;
 	}
 	tap_ok(ok, "records_and_strings_roundtrip");
 	tap_ok(got[1].str_off == 4 && got[1].str_len == 4,
@@ -359,6 +376,12 @@ test_changed(void)
 	tap_is_int(index_open(dirfd_, "chg", INDEX_KIND_MAILDIR, &b), 0,
 	    "reopen_after_rewrite");
 	tap_is_int(index_changed(b), 0, "reopened_not_changed");
+	/* a header caught half-written: its CRC fails */
+	tap_is_int(flip_bit("chg", 100), 0, "tear_header");
+	tap_is_int(index_changed(b), 1, "changed_when_header_torn");
+	tap_is_int(index_reload(b), -1, "reload_fails_when_header_torn");
+	tap_is_int(flip_bit("chg", 100), 0, "mend_header");
+	tap_is_int(index_changed(b), 0, "mended_header_not_changed");
 	unlinkat(dirfd_, "chg", 0);
 	tap_is_int(index_changed(b), 1, "changed_after_unlink");
 	index_close(a);
@@ -586,7 +609,8 @@ test_xlog(void)
 	tap_ok(write(fd, junk, 5) == 5, "xlog_torn_tail_written");
 	close(fd);
 	tap_is_str(since(ix, 100), "7", "xlog_torn_tail_ignored");
-	tap_is_int(index_xlog_append(ix, 300, c, 2), 0, "xlog_append_after_tear");
+	tap_is_int(index_xlog_append(ix, 300, c, 2), 0,
+	    "xlog_append_after_tear");
 	tap_is_str(since(ix, 100), "7,30,31", "xlog_append_realigns");
 
 	h = *index_header(ix);
@@ -643,9 +667,11 @@ test_xlog_cut(void)
 	    memcmp(after, log + extra * 16, len) == 0, "log_keeps_newest");
 	tap_is_int((long long)index_header(ix)->xlog_floor, 100 + extra - 1,
 	    "floor_is_newest_dropped_modseq");
-	tap_is_str(since(ix, 100 + extra - 2), "unknown", "cut_entries_unknown");
+	tap_is_str(since(ix, 100 + extra - 2), "unknown",
+	    "cut_entries_unknown");
 	tap_ok(index_xlog_since(ix, 100 + extra - 1, &u, &cnt) == 0 &&
-	    cnt == INDEX_XLOG_MAX && u[0] == 2 * extra + 1, "after_cut_complete");
+	    cnt == INDEX_XLOG_MAX && u[0] == 2 * extra + 1,
+	    "after_cut_complete");
 	free(u);
 	tap_is_int(leftover_temps(), 0, "no_temp_files_after_cut");
 	free(after);

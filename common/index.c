@@ -920,6 +920,10 @@ index_xlog_append(struct index *ix, uint64_t modseq, const uint32_t *uids,
 			used = 0;
 		}
 	}
+	/* On disk before the caller's header says the modseq happened:
+	 * unlike the rest of the index, the log cannot be rebuilt. */
+	if (r == 0)
+		r = fdatasync(fd);
 	if (close(fd) != 0)
 		r = -1;
 	return r;

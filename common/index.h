@@ -143,7 +143,9 @@ int index_read_str(struct index *ix, const struct index_rec *r, char *out,
  * change counter; index_put_hdr() writes the header fields the caller may
  * change (uidnext, recent_uid, highestmodseq, validity) from h.
  * index_append() returns 1 when there is no free slot or the strings
- * would pass the format's limits: the caller rewrites instead.
+ * would pass the format's limits: the caller rewrites instead.  With a
+ * name (len > 0) it sets str_off/str_len; without one (mbox) the
+ * record's str_off is kept as given and str_len is 0.
  */
 int index_put_rec(struct index *ix, uint32_t pos, const struct index_rec *r);
 int index_append(struct index *ix, const struct index_rec *r,
@@ -153,9 +155,14 @@ int index_put_hdr(struct index *ix, const struct index_hdr *h);
 /*
  * Write a whole new index atomically (temp file, fsync, rename) with a
  * new generation, recs[0..n) (ascending UIDs; expunged ones left out by
- * the caller), strs[i] each record's name (or NULL), and room for at
- * least twice n records.  The caller's str_off/str_len are ignored and
- * recomputed.  On success *ix (closed first if not NULL) is the new file.
+ * the caller), strs[i] each record's name (or NULL; strs may be NULL),
+ * and room for at least twice n records (at most STORE_MAX_MSGS).  For a
+ * record with a name the caller's str_off/str_len are ignored and
+ * recomputed; a record without one keeps its str_off (mbox: the From_
+ * offset) with str_len 0.  h is the base of the new header: count, cap,
+ * str_len, generation and change are recomputed, and xlog_floor is
+ * raised when the expunge log is cut.  On success *ix (closed first if
+ * not NULL) is the new file; on failure *ix is untouched.
  */
 int index_rewrite(int dirfd, const char *name, const struct index_hdr *h,
     const struct index_rec *recs, const char *const *strs, uint32_t n,

@@ -132,10 +132,11 @@ test_bad_lines_skipped(void)
 	    "x - nouid\n0 - zero\n4294967295 - maxuid\n2 12 \n2 - .dot\n"
 	    "2 - sl/ash\n2 -5 neg\n2 - ok2\n2 - dupuid\n9 - good\n"
 	    "5 - torn", 3), 0, "uidlist_bad_lines_file_usable");
-	tap_ok(ul.n == 2 && ul.e[0].uid == 1 && ul.e[1].uid == 2 &&
-	    strcmp(ul.e[1].name, "dupuid") == 0,
-	    "uidlist_bad_lines_skipped_duplicates_dropped");
-	tap_ok(ul.uidnext == 3 && ul.bad_lines == 10,
+	tap_ok(ul.n == 2 && ul.e[0].uid == 2 && ul.e[1].uid == 9 &&
+	    strcmp(ul.e[0].name, "dupuid") == 0 &&
+	    strcmp(ul.e[1].name, "good") == 0,
+	    "uidlist_bad_lines_skipped_name_listed_twice_takes_higher_uid");
+	tap_ok(ul.uidnext == 10 && ul.bad_lines == 9,
 	    "uidlist_bad_lines_counted");
 	uidlist_free(&ul);
 }

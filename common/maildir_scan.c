@@ -516,7 +516,9 @@ merge(struct maildir *md, struct refresh *f, int syncflags,
 	st->msgs = n.m;
 	st->count = (unsigned)n.n;
 	md->cap = n.cap;
-	f->p.n = 0;
+	free(f->p.m);
+	f->p.m = NULL;
+	f->p.n = f->p.cap = 0;
 }
 
 static void
@@ -555,6 +557,86 @@ by_uid(struct mlist *p)
 		qsort(p->m, p->n, sizeof(*p->m), cmp_uid);
 }
 
+/* The view from f->p (sorted by UID), and what changed. */
+static void
+apply_view(struct maildir *md, struct refresh *f, int syncflags,
+    struct store_changes *ch)
+{
+	merge(md, f, syncflags, ch);
+	finish(md, f);
+}
+
+/*
+ * Without the lock: the index is current for both directories and we
+ * have nothing to claim or write.  Records are read whole and checked
+ * (CRC), so a concurrent in-place change makes this fail, never lie;
+ * then the locked path runs.  1 done, 0 take the lock.
+ */
+static int
+fast(struct maildir *md, struct refresh *f, int syncflags,
+    struct store_changes *ch)
+{
+	uint32_t uv = md->st.uidvalidity;
+
+	if (md->want_rewrite || !md_ix_usable(md, f->mt, f->need) ||
+	    f->need[0] || f->need[1] ||
+	    (uv != 0 && index_header(md->ix)->uidvalidity != uv) ||
+	    md_ix_read(md, &f->p.m, &f->p.n) < 0)
+		return 0;
+	f->p.cap = f->p.n;
+	if (md->claim)
+		for (size_t i = 0; i < f->p.n; i++)
+			if (f->p.m[i].uid >= index_header(md->ix)->recent_uid &&
+			    f->p.m[i].uid > md->known_max)
+				return 0;	/* \Recent to claim */
+	f->usable = 1;
+	f->modseq = index_header(md->ix)->highestmodseq;
+	md->st.uidvalidity = index_header(md->ix)->uidvalidity;
+	if (index_header(md->ix)->uidnext > md->st.uidnext)
+		md->st.uidnext = index_header(md->ix)->uidnext;
+	(void)recent(md, f);
+	apply_view(md, f, syncflags, ch);
+	return 1;
+}
+
+/* Under the lock: read what changed, number what is new, tell the
+ * index. */
+static enum store_result
+slow(struct maildir *md, struct refresh *f, int syncflags,
+    struct store_changes *ch, char *err, size_t errlen)
+{
+	uint32_t recent_uid, uv = md->st.uidvalidity;
+	enum store_result r;
+
+	r = gather(md, f, err, errlen);
+	if (r == STORE_OK && uv != 0 && md->st.uidvalidity != uv)
+		r = store_fail(STORE_EVALIDITY, err, errlen, "%s: UIDVALIDITY "
+		    "changed from %u to %u", md->path, uv, md->st.uidvalidity);
+	if (r == STORE_OK) {
+		join(f);
+		r = number(md, f, err, errlen);
+		if (md->want_rewrite)
+			f->usable = 0;	/* renumbered, or too many tombstones */
+	}
+	if (r != STORE_OK)
+		return r;
+	by_uid(&f->p);
+	recent_uid = recent(md, f);
+	merge(md, f, syncflags, ch);
+	/* merge() moved the entries into the view: index them from
+	 * there. */
+	f->p.m = md->st.msgs;
+	f->p.n = md->st.count;
+	store_index(md, f, recent_uid);
+	f->p.m = NULL;
+	f->p.n = f->p.cap = 0;
+	for (unsigned i = 0; i < md->st.count; i++)
+		md->st.msgs[i].u.md.dirty = 0;
+	md->dirty = 0;
+	finish(md, f);
+	return STORE_OK;
+}
+
 enum store_result
 md_refresh(struct maildir *md, int syncflags, struct store_changes *ch,
     char *err, size_t errlen)
@@ -562,38 +644,20 @@ md_refresh(struct maildir *md, int syncflags, struct store_changes *ch,
 	struct refresh f;
 	struct dotlock dl;
 	enum store_result r;
-	uint32_t recent_uid, uv = md->st.uidvalidity;
 
+	memset(&f, 0, sizeof(f));
+	md_stat_dirs(md, f.mt);
+	if (fast(md, &f, syncflags, ch)) {
+		refresh_free(&f);
+		md_ix_writeback(md);
+		return STORE_OK;
+	}
+	refresh_free(&f);
 	memset(&f, 0, sizeof(f));
 	md_stat_dirs(md, f.mt);
 	if ((r = md_lock(md, &dl, err, errlen)) != STORE_OK)
 		return r;
-	r = gather(md, &f, err, errlen);
-	if (r == STORE_OK && uv != 0 && md->st.uidvalidity != uv)
-		r = store_fail(STORE_EVALIDITY, err, errlen, "%s: UIDVALIDITY "
-		    "changed from %u to %u", md->path, uv, md->st.uidvalidity);
-	if (r == STORE_OK) {
-		join(&f);
-		r = number(md, &f, err, errlen);
-		if (md->want_rewrite)
-			f.usable = 0;	/* renumbered */
-	}
-	if (r == STORE_OK) {
-		by_uid(&f.p);
-		recent_uid = recent(md, &f);
-		merge(md, &f, syncflags, ch);
-		/* merge() moved the entries into the view: index them
-		 * from there. */
-		f.p.m = md->st.msgs;
-		f.p.n = md->st.count;
-		store_index(md, &f, recent_uid);
-		f.p.m = NULL;
-		f.p.n = 0;
-		for (unsigned i = 0; i < md->st.count; i++)
-			md->st.msgs[i].u.md.dirty = 0;
-		md->dirty = 0;
-		finish(md, &f);
-	}
+	r = slow(md, &f, syncflags, ch, err, errlen);
 	dotlock_release(&dl);
 	refresh_free(&f);
 	return r;

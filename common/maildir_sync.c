@@ -8,6 +8,7 @@
  * re-reads what changed under the lock.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -17,6 +18,7 @@
 #include "log.h"
 #include "store_int.h"
 #include "maildir_int.h"
+#include "uidlist.h"
 #include "util.h"
 
 void
@@ -49,6 +51,22 @@ drain(struct maildir *md)
 		;
 }
 
+/* Without an index, a replaced uid list (a new UIDVALIDITY) shows
+ * only in the file itself. */
+static int
+uidlist_changed(struct maildir *md)
+{
+	struct stat sb;
+	int changed;
+
+	if (fstatat(md->dfd, UIDLIST_NAME, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return 1;
+	changed = sb.st_ino != md->ul_ino || sb.st_size != md->ul_size;
+	md->ul_ino = sb.st_ino;
+	md->ul_size = sb.st_size;
+	return changed;
+}
+
 /* Messages kept as gone that the caller may now report. */
 static int
 gone_to_report(const struct maildir *md, int flags)
@@ -74,7 +92,7 @@ md_sync(struct store *st, int flags, struct store_changes *ch, char *err,
 	ch->keywords_added = grew;
 	md_stat_dirs(md, mt);
 	if (same(&mt[0], &md->seen[0]) && same(&mt[1], &md->seen[1]) &&
-	    (md->ix == NULL || !index_changed(md->ix)) &&
+	    (md->ix != NULL ? !index_changed(md->ix) : !uidlist_changed(md)) &&
 	    !gone_to_report(md, flags)) {
 		md_ix_writeback(md);
 		return STORE_OK;

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,10 +54,19 @@ new_validity(struct maildir *md)
 static void
 fresh_list(struct maildir *md, struct uidlist *ul)
 {
+	struct stat sb;
+
 	uidlist_init(ul, UIDLIST_POSTERN);
 	ul->header = 1;
 	ul->uidvalidity = new_validity(md);
 	ul->uidnext = 1;
+	/* Replacing a damaged list: its UIDVALIDITY (a time, if ours) was
+	 * given no later than the file was last written, so one past that
+	 * differs from it even when no index remembers it. */
+	if (fstatat(md->dfd, UIDLIST_NAME, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    sb.st_mtime >= (time_t)ul->uidvalidity &&
+	    sb.st_mtime < (time_t)UINT32_MAX)
+		ul->uidvalidity = (uint32_t)sb.st_mtime + 1;
 }
 
 /* A foreign UID list, so a migration keeps UIDVALIDITY and UIDs. */

@@ -203,6 +203,15 @@ md_uids_append(struct maildir *md, char *const *names, const int64_t *wire,
 		e[i].name = names[i];
 		e[i].wire = wire != NULL ? wire[i] : -1;
 	}
+	if (fd >= 0 && t.uidvalidity == md->st.uidvalidity) {
+		/* The list's tail is trusted only as far as what we know:
+		 * a list edited out of UID order cannot take UIDs back. */
+		if (md->st.uidnext > t.uidnext)
+			t.uidnext = md->st.uidnext;
+		if (md->ix != NULL && index_header(md->ix)->uidvalidity ==
+		    t.uidvalidity && index_header(md->ix)->uidnext > t.uidnext)
+			t.uidnext = index_header(md->ix)->uidnext;
+	}
 	if (fd < 0) {
 		r = append_rewrite(md, e, n, first, err, errlen);
 	} else if (t.uidvalidity != md->st.uidvalidity) {

@@ -380,6 +380,25 @@ number(struct maildir *md, struct refresh *f, char *err, size_t errlen)
  * the files move from new/ to cur/.  Without an index, a file in new/
  * is what is recent.  Read-only views and POP3 only look.
  */
+/* A new index's recent_uid: what new/ held was unseen (Courier's
+ * meaning of new/); a claiming session has just seen everything. */
+static uint32_t
+rebuilt_recent(const struct maildir *md, const struct refresh *f)
+{
+	uint32_t lo = 0, hi = 0;
+
+	for (size_t i = 0; i < f->p.n; i++) {
+		const struct store_msg *m = &f->p.m[i];
+
+		if (m->uid >= hi)
+			hi = m->uid + 1;
+		if (!md->claim && (m->state & SM_RECENT) &&
+		    (lo == 0 || m->uid < lo))
+			lo = m->uid;
+	}
+	return lo != 0 ? lo : hi;
+}
+
 static uint32_t
 recent(struct maildir *md, struct refresh *f)
 {
@@ -401,7 +420,7 @@ recent(struct maildir *md, struct refresh *f)
 		if (m->u.md.sub == MD_NEW && md_move_to_cur(md, m) == 0)
 			m->u.md.dirty = 1;
 	}
-	return next;
+	return f->usable ? next : rebuilt_recent(md, f);
 }
 
 /* Write what changed to the index, or build a new one. */

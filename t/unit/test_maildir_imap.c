@@ -46,6 +46,12 @@ set(struct store *st, const char *uniq, enum store_flag_op op,
 	return r;
 }
 
+static int64_t
+wire_of(struct store *st, unsigned i)
+{
+	return store_wire_size(st, i);
+}
+
 static uint64_t
 modseq(struct store *st, const char *uniq)
 {
@@ -242,6 +248,44 @@ test_modseq_shared(void)
 	md_sync(a, 0, &ch);
 	tap_ok(ch.nchanged == 0, "sync_twice_reports_nothing");
 	store_changes_free(&ch);
+	store_close(a);
+	store_close(b);
+}
+
+static void
+test_sync_second_handle(void)
+{
+	const char *home = md_home();
+	unsigned char del[2] = { 1, 0 };
+	struct store *a, *b, *ro;
+	struct store_changes ch;
+	uint32_t uid;
+
+	md_put(md_path(home, "cur", "4500.a:2,"), "a\n");
+	md_put(md_path(home, "cur", "4501.b:2,"), "b\n");
+	if (md_open(home, 0, &a) != STORE_OK || md_open(home, 0, &b) !=
+	    STORE_OK)
+		return;
+	uid = md_append1(b, "appended by b\n", MF_DRAFT, 0, -1);
+	tap_is_int(store_expunge(b, del, NULL, 0), STORE_OK,
+	    "second_handle_expunges");
+	md_sync(a, 0, &ch);
+	tap_ok(ch.nexpunged == 1 && ch.expunged[0] == 1 && ch.added == 1 &&
+	    store_count(a) == 2 && store_uid(a, 1) == uid &&
+	    store_flags(a, 1) == MF_DRAFT,
+	    "sync_reports_second_handles_expunge_and_append");
+	store_changes_free(&ch);
+	md_sync(b, 0, &ch);
+	tap_ok(ch.nexpunged == 0 && ch.added == 1 && store_count(b) == 2,
+	    "appending_handle_sees_its_message_at_its_sync");
+	store_changes_free(&ch);
+	if (md_open(home, STORE_RDONLY, &ro) == STORE_OK) {
+		tap_is_int(store_copy(a, 0, ro, NULL, 0), STORE_ERDONLY,
+		    "copy_into_readonly_refused");
+		tap_ok(wire_of(ro, 1) == 15 && store_internal_date(ro, 1) > 0,
+		    "readonly_reads_sizes_and_dates");
+		store_close(ro);
+	}
 	store_close(a);
 	store_close(b);
 }
@@ -596,13 +640,17 @@ test_corrupt(void)
 	    "name_without_info_gets_2_comma");
 	uv = store_uidvalidity(st);
 	store_close(st);
+	md_put(md_path(home, "new", "9406.late"), "l\n");
 	(void)!truncate(md_path(home, "", "postern-index"), 300);
 	if (md_open(home, 0, &st) != STORE_OK)
 		return;
-	tap_ok(store_count(st) == 4 && store_uidvalidity(st) == uv &&
+	tap_ok(store_count(st) == 5 && store_uidvalidity(st) == uv &&
 	    store_uid(st, (unsigned)md_find(st, "9401.b")) == 2 &&
 	    flags(st, "9403.noinfo") == MF_SEEN,
 	    "truncated_index_rebuilt_nothing_lost_uids_kept");
+	tap_ok(store_recent_count(st) == 1 &&
+	    store_recent(st, (unsigned)md_find(st, "9406.late")),
+	    "rebuilt_index_recent_is_what_new_held");
 	store_close(st);
 	for (size_t i = 0; i < sizeof(garbage); i++)
 		garbage[i] = (char)(i * 7919 + 13);
@@ -611,14 +659,15 @@ test_corrupt(void)
 	close(fd);
 	if (md_open(home, 0, &st) != STORE_OK)
 		return;
-	tap_ok(store_count(st) == 4 && store_uidvalidity(st) == uv &&
-	    store_uid(st, (unsigned)md_find(st, "9403.noinfo")) == 4,
+	tap_ok(store_count(st) == 5 && store_uidvalidity(st) == uv &&
+	    store_uid(st, (unsigned)md_find(st, "9403.noinfo")) == 4 &&
+	    store_uid(st, (unsigned)md_find(st, "9406.late")) == 5,
 	    "garbage_index_rebuilt_nothing_lost_uids_kept");
 	store_close(st);
 	md_put(md_path(home, "new", "9400.a"), "other content\n");
 	if (md_open(home, 0, &st) != STORE_OK)
 		return;
-	tap_ok(store_count(st) == 4 &&
+	tap_ok(store_count(st) == 5 &&
 	    md_exists(md_path(home, "new", "9400.a")) &&
 	    md_exists(md_path(home, "cur", "9400.a:2,S")),
 	    "duplicate_unique_name_listed_once_both_files_kept");
@@ -628,7 +677,7 @@ test_corrupt(void)
 	md_put(md_path(home, "", "postern-uidlist"), "\x7f" "ELF garbage\n");
 	if (md_open(home, 0, &st) != STORE_OK)
 		return;
-	tap_ok(store_uidvalidity(st) != uv && store_count(st) == 4,
+	tap_ok(store_uidvalidity(st) != uv && store_count(st) == 5,
 	    "garbage_uidlist_new_uidvalidity_nothing_lost");
 	store_close(st);
 	tap_is_int(store_sync(a, 0, &ch, err, sizeof(err)), STORE_EVALIDITY,
@@ -790,6 +839,7 @@ main(int argc, char **argv)
 	test_rename_conflict();
 	test_recent();
 	test_modseq_shared();
+	test_sync_second_handle();
 	test_sync_outside();
 	test_keep_expunged();
 	test_append();

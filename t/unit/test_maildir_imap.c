@@ -718,6 +718,74 @@ test_uidlist_appends(void)
 	store_close(a);
 }
 
+/* The states a crash can leave a commit in: UIDs listed but the files
+ * still in tmp/ (dead entries), and files in cur/ under listed UIDs the
+ * index never heard of. */
+static void
+test_crash_states(void)
+{
+	const char *home = md_home();
+	struct store *a;
+	int fd;
+
+	md_put(md_path(home, "cur", "9600.a:2,"), "a\n");
+	if (md_open(home, 0, &a) != STORE_OK)
+		return;
+	store_close(a);
+	fd = open(md_path(home, "", "postern-uidlist"), O_WRONLY | O_APPEND);
+	write_all(fd, "2 - 9601.staged\n3 - 9602.renamed\n", 33);
+	close(fd);
+	md_put(md_path(home, "tmp", "9601.staged"), "s\n");
+	md_put(md_path(home, "cur", "9602.renamed:2,S"), "r\n");
+	if (md_open(home, 0, &a) != STORE_OK)
+		return;
+	tap_ok(store_count(a) == 2 && md_find(a, "9601.staged") < 0 &&
+	    store_uid(a, (unsigned)md_find(a, "9602.renamed")) == 3 &&
+	    flags(a, "9602.renamed") == MF_SEEN,
+	    "crash_after_rename_message_has_its_listed_uid");
+	tap_is_int(md_append1(a, "next\n", 0, 0, -1), 4,
+	    "crash_dead_entry_uid_never_reused");
+	store_close(a);
+}
+
+/* Two processes appending at once: every message once, UIDs unique. */
+static void
+test_concurrent_appends(void)
+{
+	const char *home = md_home();
+	struct store *a;
+	int ok = 1;
+
+	if (md_open(home, 0, &a) != STORE_OK)
+		return;
+	store_close(a);
+	for (int c = 0; c < 2; c++) {
+		if (fork() == 0) {
+			int bad = 0;
+
+			if (md_open(home, 0, &a) != STORE_OK)
+				_exit(1);
+			for (int i = 0; i < 20; i++)
+				bad += md_append1(a, "x\n", 0, 0, -1) == 0;
+			store_close(a);
+			_exit(bad != 0);
+		}
+	}
+	for (int c = 0; c < 2; c++) {
+		int status;
+
+		wait(&status);
+		ok &= WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	}
+	if (md_open(home, STORE_RDONLY, &a) != STORE_OK)
+		return;
+	for (unsigned i = 0; i < store_count(a); i++)
+		ok &= store_uid(a, i) == i + 1;
+	tap_ok(ok && store_count(a) == 40 && md_nfiles(home, "cur") == 40,
+	    "concurrent_appends_all_kept_uids_unique");
+	store_close(a);
+}
+
 static void
 test_tmp_cleanup(void)
 {
@@ -850,6 +918,8 @@ main(int argc, char **argv)
 	test_migration();
 	test_corrupt();
 	test_uidlist_appends();
+	test_crash_states();
+	test_concurrent_appends();
 	test_tmp_cleanup();
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	self[n > 0 ? n : 0] = '\0';

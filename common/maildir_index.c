@@ -210,7 +210,6 @@ md_ix_read(struct maildir *md, struct store_msg **out, size_t *n)
 		}
 	}
 	free(rec);
-	md->ix_gen = h->generation;
 	*out = m;
 	*n = k;
 	return 0;
@@ -356,8 +355,6 @@ md_ix_rewrite(struct maildir *md, struct store_msg *m, size_t n,
 		md->ix = NULL;
 		for (size_t i = 0; i < n; i++)
 			m[i].u.md.pos = MD_NOPOS;
-	} else {
-		md->ix_gen = index_header(md->ix)->generation;
 	}
 	free(recs);
 	free(strs);

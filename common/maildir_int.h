@@ -75,9 +75,7 @@ struct maildir {
 	int notify_fd;		/* inotify, or -1 */
 	int flags;		/* STORE_* open flags */
 	int claim;		/* may claim \Recent and move new/ to cur/ */
-	size_t cap;		/* st.msgs slots */
 	struct index *ix;	/* NULL: none (yet) */
-	uint64_t ix_gen;	/* generation our record positions are of */
 	struct timespec seen[2];	/* cur/ new/ mtimes the view reflects */
 	uint32_t known_max;	/* highest UID the view ever held */
 	uint32_t recent_uid;	/* without an index: the next unclaimed */

@@ -461,7 +461,6 @@ store_index(struct maildir *md, struct refresh *f, uint32_t recent_uid)
 	h.uidnext = md->st.uidnext;
 	md_ix_validity(md, f->mt, &h);
 	index_put_hdr(md->ix, &h);
-	md->ix_gen = index_header(md->ix)->generation;
 }
 
 /* One changed index in the view (ascending, so a push at the end). */
@@ -534,7 +533,6 @@ merge(struct maildir *md, struct refresh *f, int syncflags,
 	free(st->msgs);
 	st->msgs = n.m;
 	st->count = (unsigned)n.n;
-	md->cap = n.cap;
 	free(f->p.m);
 	f->p.m = NULL;
 	f->p.n = f->p.cap = 0;

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -542,6 +543,7 @@ static void
 finish(struct maildir *md, struct refresh *f)
 {
 	struct store *st = &md->st;
+	struct timespec now;
 
 	st->nrecent = 0;
 	for (unsigned i = 0; i < st->count; i++) {
@@ -553,8 +555,15 @@ finish(struct maildir *md, struct refresh *f)
 		st->highestmodseq = f->modseq;
 	if (st->uidnext <= md->known_max)
 		st->uidnext = md->known_max + 1;
-	md->seen[0] = f->mt[0];
-	md->seen[1] = f->mt[1];
+	/* A directory changed within the same timestamp tick as our
+	 * readdir may change again without a new mtime: until its mtime
+	 * has settled, the next sync reads it again. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (int s = 0; s < 2; s++) {
+		md->seen[s] = f->mt[s];
+		if (now.tv_sec - f->mt[s].tv_sec < MD_MTIME_SETTLE_SECS)
+			memset(&md->seen[s], 0, sizeof(md->seen[s]));
+	}
 }
 
 static void

@@ -227,6 +227,7 @@ md_ix_read(struct maildir *md, struct store_msg **out, size_t *n)
 		}
 	}
 	free(rec);
+	md->ix_max = last;
 	*out = m;
 	*n = k;
 	return 0;

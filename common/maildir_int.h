@@ -78,6 +78,7 @@ struct maildir {
 	struct index *ix;	/* NULL: none (yet) */
 	struct timespec seen[2];	/* cur/ new/ mtimes the view reflects */
 	uint32_t known_max;	/* highest UID the view ever held */
+	uint32_t ix_max;	/* highest UID the index has a record of */
 	uint32_t recent_uid;	/* without an index: the next unclaimed */
 	struct timespec kw_mtime;	/* postern-keywords as last read */
 	off_t kw_size;

@@ -313,6 +313,7 @@ gather(struct maildir *md, struct refresh *f, char *err, size_t errlen)
 	if (f->usable && md_ix_read(md, &f->r.m, &f->r.n) < 0)
 		f->usable = 0;
 	if (!f->usable) {
+		md->ix_max = 0;
 		f->need[0] = f->need[1] = 1;
 		if ((r = md_uids_load(md, NULL, err, errlen)) != STORE_OK)
 			return r;

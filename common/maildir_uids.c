@@ -244,7 +244,8 @@ md_uids_assign(struct maildir *md, struct store_msg *m, size_t n, char *err,
 	char **names = xreallocarray(NULL, n + 1, sizeof(*names));
 	int64_t *wire = xreallocarray(NULL, n + 1, sizeof(*wire));
 	size_t k = 0;
-	uint32_t first;
+	uint32_t first, held = md->known_max > md->ix_max ? md->known_max :
+	    md->ix_max;
 	enum store_result r = md_uids_load(md, &ul, err, errlen);
 
 	if (r != STORE_OK)
@@ -255,10 +256,14 @@ md_uids_assign(struct maildir *md, struct store_msg *m, size_t n, char *err,
 
 		if (m[i].uid != 0)
 			continue;
-		/* A UID this view held before belongs to a message that
-		 * was expunged: a file coming back gets a new one. */
+		/* A UID this view or the index knew and that is not live
+		 * belonged to a message that was expunged: a file coming
+		 * back under that name (a duplicate left behind) gets a new
+		 * one.  UIDs are handed out and indexed under one lock, so
+		 * only a crash between the two leaves a listed UID at or
+		 * below that unindexed; it then gets a new UID too. */
 		e = uidlist_find_name(&ul, m[i].u.md.uniq);
-		if (e != NULL && e->uid > md->known_max) {
+		if (e != NULL && e->uid > held) {
 			m[i].uid = e->uid;
 			if (m[i].wire < 0)
 				m[i].wire = e->wire;

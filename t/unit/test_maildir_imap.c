@@ -671,6 +671,19 @@ test_corrupt(void)
 	    md_exists(md_path(home, "new", "9400.a")) &&
 	    md_exists(md_path(home, "cur", "9400.a:2,S")),
 	    "duplicate_unique_name_listed_once_both_files_kept");
+	{
+		unsigned char del[5] = { 0 };
+		uint32_t old = store_uid(st, (unsigned)md_find(st, "9400.a"));
+
+		del[md_find(st, "9400.a")] = 1;
+		store_expunge(st, del, NULL, 0);
+		store_close(st);
+		if (md_open(home, 0, &st) != STORE_OK)
+			return;
+		tap_ok(md_find(st, "9400.a") >= 0 && store_uid(st,
+		    (unsigned)md_find(st, "9400.a")) > old,
+		    "duplicate_left_after_expunge_gets_a_new_uid");
+	}
 	store_close(st);
 	if (md_open(home, 0, &a) != STORE_OK)
 		return;

@@ -4,9 +4,16 @@
  * Trusts nothing in the files: each line is at most UIDLIST_LINE_MAX
  * bytes (longer ones are skipped whole), numbers are range-checked,
  * names are checked like directory entries of a Maildir, the entry
- * count is capped.  An unterminated last line is ignored: we write whole
- * files atomically and Dovecot appends whole lines, so a partial line
- * is a torn write, and a torn name must never be matched.
+ * count is capped.  An unterminated last line is ignored: it is a torn
+ * append (ours or Dovecot's), and a torn name must never be matched;
+ * the next append cuts it off first.
+ *
+ * postern-uidlist grows by appending (uidlist_append_open, _append):
+ * a new message costs one short write and an fsync, not a rewrite of a
+ * file that may have 100,000 lines.  So the header's N may lag behind
+ * the UIDs listed (readers raise uidnext above every UID), and a name
+ * may be listed twice (a message that came back after its expunge gets
+ * a new UID): the later, higher UID wins.  uidlist_write() compacts.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -338,6 +345,24 @@ uidlist_sort_names(struct uidlist *ul)
 		qsort(ul->e, ul->n, sizeof(*ul->e), cmp_name);
 }
 
+/* Of each run of entries equal by cmp (the list is sorted), keep the
+ * last: sorted by name then UID, that is the highest UID. */
+static void
+dedup_keep_last(struct uidlist *ul, int (*cmp)(const struct uidlist_entry *,
+    const struct uidlist_entry *))
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < ul->n; i++) {
+		if (i + 1 < ul->n && cmp(&ul->e[i], &ul->e[i + 1]) == 0) {
+			free(ul->e[i].name);
+			continue;
+		}
+		ul->e[o++] = ul->e[i];
+	}
+	ul->n = o;
+}
+
 /* Drop entries equal (by cmp) to the one before; the list is sorted. */
 static void
 dedup(struct uidlist *ul, int (*cmp)(const struct uidlist_entry *,
@@ -379,9 +404,10 @@ uidlist_finish(struct uidlist *ul)
 		ul->header = -1;
 		return -1;
 	}
-	/* One name per UID and one UID per name; keep the lowest UID. */
+	/* One UID per name, the latest given (the highest), then one name
+	 * per UID. */
 	uidlist_sort_names(ul);
-	dedup(ul, diff_name);
+	dedup_keep_last(ul, diff_name);
 	uidlist_sort_uids(ul);
 	dedup(ul, diff_uid);
 	/* UIDs are never reused: uidnext must pass every UID listed. */
@@ -466,4 +492,151 @@ uidlist_find_name(const struct uidlist *ul, const char *name)
 			hi = mid;
 	}
 	return NULL;
+}
+
+/* pread all of [off, off + n) or fail. */
+static int
+pread_all(int fd, char *buf, size_t n, off_t off)
+{
+	while (n > 0) {
+		ssize_t r = pread(fd, buf, n, off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		buf += r, n -= (size_t)r, off += r;
+	}
+	return 0;
+}
+
+/* The header line at the start of fd into ul (fmt postern). */
+static int
+read_head(int fd, struct uidlist *ul, off_t size)
+{
+	char buf[UIDLIST_LINE_MAX + 2];
+	size_t n = size < (off_t)sizeof(buf) - 1 ? (size_t)size :
+	    sizeof(buf) - 1;
+	char *nl;
+
+	if (pread_all(fd, buf, n, 0) < 0 || (nl = memchr(buf, '\n', n)) ==
+	    NULL)
+		return -1;
+	*nl = '\0';
+	uidlist_init(ul, UIDLIST_POSTERN);
+	parse_line(ul, buf, (size_t)(nl - buf));
+	return ul->header == 1 ? 0 : -1;
+}
+
+int
+uidlist_head(int dirfd, const char *name, uint32_t *uidvalidity)
+{
+	struct uidlist ul;
+	struct stat st;
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK), r = -1;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    read_head(fd, &ul, st.st_size) == 0) {
+		*uidvalidity = ul.uidvalidity;
+		r = 0;
+	}
+	close(fd);
+	return r;
+}
+
+/* The last complete line of fd (size bytes) into t: t->end is just
+ * after its LF, t->uidnext above its UID.  Lines are at most
+ * UIDLIST_LINE_MAX bytes, so two of them always hold one whole line. */
+static int
+read_tail(int fd, off_t size, struct uidlist_tail *t)
+{
+	char buf[2 * (UIDLIST_LINE_MAX + 1)];
+	size_t n = size < (off_t)sizeof(buf) ? (size_t)size : sizeof(buf);
+	off_t base = size - (off_t)n;
+	struct uidlist ul;
+	char *end, *start;
+
+	if (pread_all(fd, buf, n, base) < 0 ||
+	    (end = memrchr(buf, '\n', n)) == NULL)
+		return -1;
+	t->end = (uint64_t)base + (uint64_t)(end - buf) + 1;
+	start = memrchr(buf, '\n', (size_t)(end - buf));
+	start = start != NULL ? start + 1 : buf;
+	if (base + (start - buf) == 0)
+		return 0;	/* only the header */
+	if (start == buf && base > 0)
+		return -1;	/* cannot happen with bounded lines */
+	*end = '\0';
+	uidlist_init(&ul, UIDLIST_POSTERN);
+	ul.header = 1;
+	parse_line(&ul, start, (size_t)(end - start));
+	if (ul.n != 1) {
+		uidlist_free(&ul);
+		return -1;
+	}
+	if (ul.e[0].uid >= t->uidnext)
+		t->uidnext = ul.e[0].uid + 1;
+	uidlist_free(&ul);
+	return 0;
+}
+
+int
+uidlist_append_open(int dirfd, const char *name, struct uidlist_tail *t)
+{
+	struct uidlist ul;
+	struct stat st;
+	int fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK);
+
+	memset(t, 0, sizeof(*t));
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    read_head(fd, &ul, st.st_size) < 0) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	t->uidvalidity = ul.uidvalidity;
+	t->uidnext = ul.uidnext;
+	if (read_tail(fd, st.st_size, t) < 0 || t->uidnext == 0) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+int
+uidlist_append(int fd, struct uidlist_tail *t, const struct uidlist_entry *e,
+    size_t n)
+{
+	struct uidlist ul;
+	size_t len;
+	char *text, *body;
+	int r;
+
+	/* A torn last line (a crash during an append) is cut off first, so
+	 * it cannot glue itself to our first line. */
+	if (ftruncate(fd, (off_t)t->end) < 0)
+		return -1;
+	uidlist_init(&ul, UIDLIST_POSTERN);
+	ul.e = (struct uidlist_entry *)e;
+	ul.n = n;
+	text = uidlist_format(&ul, &len);
+	body = strchr(text, '\n') + 1;	/* without the header */
+	len -= (size_t)(body - text);
+	r = pwrite(fd, body, len, (off_t)t->end) == (ssize_t)len &&
+	    fdatasync(fd) == 0 ? 0 : -1;
+	free(text);
+	if (r == 0) {
+		t->end += len;
+		for (size_t i = 0; i < n; i++)
+			if (e[i].uid >= t->uidnext)
+				t->uidnext = e[i].uid + 1;
+	}
+	return r;
 }

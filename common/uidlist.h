@@ -3,7 +3,8 @@
  * the readers that import Dovecot's dovecot-uidlist and Courier's
  * courierimapuiddb on first use so UIDs survive a migration.
  *
- * Formats (one record per line, LF-terminated):
+ * Formats (one record per line, LF-terminated; a name listed twice
+ * means the higher UID, see uidlist.c):
  *   postern-uidlist:   "postern-uidlist 1 V<uidvalidity> N<uidnext>"
  *                      then "<uid> <wire size or -> <unique name>"
  *   dovecot-uidlist 1: "1 <uidvalidity> <uidnext>"  then "<uid> <file>"
@@ -61,6 +62,24 @@ int uidlist_finish(struct uidlist *ul);
 /* Read dir/name: 1 read, 0 no such file, -1 bad header, -2 I/O error. */
 int uidlist_read(struct uidlist *ul, int dirfd, const char *name,
     enum uidlist_format fmt);
+/*
+ * Appending (the caller holds postern-uidlist.lock): open dir/name and
+ * find where the next line goes, cutting off a torn last line.  The fd,
+ * or -1 (errno; EINVAL: header or last line unusable, read the whole
+ * list and rewrite it).  Then write entries (ascending UIDs from
+ * t->uidnext on) and fsync: 0 or -1.
+ */
+struct uidlist_tail {
+	uint32_t uidvalidity;
+	uint32_t uidnext;	/* above the header's N and the last UID */
+	uint64_t end;		/* just after the last complete line */
+};
+int uidlist_append_open(int dirfd, const char *name, struct uidlist_tail *t);
+int uidlist_append(int fd, struct uidlist_tail *t,
+    const struct uidlist_entry *e, size_t n);
+/* The UIDVALIDITY in the header of dir/name (postern format): 0 or -1. */
+int uidlist_head(int dirfd, const char *name, uint32_t *uidvalidity);
+
 /* Append an entry (no checks; the caller keeps the list sorted). */
 void uidlist_add(struct uidlist *ul, uint32_t uid, int64_t wire,
     const char *name);

@@ -4,9 +4,12 @@
  * UIDVALIDITY and UIDs; damaged files never crash and never yield an
  * entry that was not whole and valid.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "tap.h"
@@ -132,10 +135,11 @@ test_bad_lines_skipped(void)
 	    "x - nouid\n0 - zero\n4294967295 - maxuid\n2 12 \n2 - .dot\n"
 	    "2 - sl/ash\n2 -5 neg\n2 - ok2\n2 - dupuid\n9 - good\n"
 	    "5 - torn", 3), 0, "uidlist_bad_lines_file_usable");
-	tap_ok(ul.n == 2 && ul.e[0].uid == 1 && ul.e[1].uid == 2 &&
-	    strcmp(ul.e[1].name, "dupuid") == 0,
-	    "uidlist_bad_lines_skipped_duplicates_dropped");
-	tap_ok(ul.uidnext == 3 && ul.bad_lines == 10,
+	tap_ok(ul.n == 2 && ul.e[0].uid == 2 && ul.e[1].uid == 9 &&
+	    strcmp(ul.e[0].name, "dupuid") == 0 &&
+	    strcmp(ul.e[1].name, "good") == 0,
+	    "uidlist_bad_lines_skipped_name_listed_twice_takes_higher_uid");
+	tap_ok(ul.uidnext == 10 && ul.bad_lines == 9,
 	    "uidlist_bad_lines_counted");
 	uidlist_free(&ul);
 }
@@ -208,6 +212,101 @@ test_find_name(void)
 	uidlist_free(&ul);
 }
 
+/* A scratch directory holding one postern-uidlist with text. */
+static int
+scratch(const char *text, char *dir, size_t len)
+{
+	const char *tmp = getenv("TMPDIR");
+	int dfd, fd;
+
+	snprintf(dir, len, "%s/postern-ul.XXXXXX", tmp ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL || (dfd = open(dir, O_RDONLY |
+	    O_DIRECTORY)) < 0)
+		return -1;
+	fd = openat(dfd, UIDLIST_NAME, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return -1;
+	close(fd);
+	return dfd;
+}
+
+static char *
+contents(int dfd)
+{
+	static char buf[4096];
+	int fd = openat(dfd, UIDLIST_NAME, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	buf[n > 0 ? n : 0] = '\0';
+	if (fd >= 0)
+		close(fd);
+	return buf;
+}
+
+static void
+cleanup(int dfd, const char *dir)
+{
+	unlinkat(dfd, UIDLIST_NAME, 0);
+	close(dfd);
+	rmdir(dir);
+}
+
+static void
+test_append(void)
+{
+	struct uidlist_entry e[2] = { { 0, 12, (char *)"new.1" },
+	    { 0, -1, (char *)"new.2" } };
+	struct uidlist_tail t;
+	char dir[512];
+	int dfd = scratch("postern-uidlist 1 V9 N3\n1 - a\n5 7 b\n6 - tor",
+	    dir, sizeof(dir)), fd;
+	uint32_t v;
+
+	if (dfd < 0)
+		return;
+	fd = uidlist_append_open(dfd, UIDLIST_NAME, &t);
+	tap_ok(fd >= 0 && t.uidvalidity == 9 && t.uidnext == 6 && t.end == 36,
+	    "uidlist_tail_from_last_whole_line_not_header_n");
+	e[0].uid = t.uidnext, e[1].uid = t.uidnext + 1;
+	tap_is_int(uidlist_append(fd, &t, e, 2), 0, "uidlist_append_ok");
+	close(fd);
+	tap_is_str(contents(dfd), "postern-uidlist 1 V9 N3\n1 - a\n5 7 b\n"
+	    "6 12 new.1\n7 - new.2\n", "uidlist_append_cuts_torn_line_first");
+	tap_ok(t.uidnext == 8 && uidlist_head(dfd, UIDLIST_NAME, &v) == 0 &&
+	    v == 9, "uidlist_append_raises_uidnext_head_reads_validity");
+	cleanup(dfd, dir);
+	dfd = scratch("postern-uidlist 1 V9 N40\n", dir, sizeof(dir));
+	fd = uidlist_append_open(dfd, UIDLIST_NAME, &t);
+	tap_ok(fd >= 0 && t.uidnext == 40, "uidlist_tail_header_only_uses_n");
+	if (fd >= 0)
+		close(fd);
+	cleanup(dfd, dir);
+	dfd = scratch("postern-uidlist 1 V9 N4\n1 - a\n\x01garbage\n", dir,
+	    sizeof(dir));
+	tap_ok(uidlist_append_open(dfd, UIDLIST_NAME, &t) < 0 &&
+	    errno == EINVAL, "uidlist_tail_bad_last_line_needs_full_read");
+	cleanup(dfd, dir);
+	dfd = scratch("garbage\n1 - a\n", dir, sizeof(dir));
+	tap_ok(uidlist_append_open(dfd, UIDLIST_NAME, &t) < 0 &&
+	    uidlist_head(dfd, UIDLIST_NAME, &v) < 0,
+	    "uidlist_tail_bad_header_refused");
+	cleanup(dfd, dir);
+}
+
+static void
+test_name_twice(void)
+{
+	struct uidlist ul;
+
+	parse(&ul, UIDLIST_POSTERN, "postern-uidlist 1 V5 N2\n"
+	    "3 - back\n4 - other\n9 - back\n", 5);
+	uidlist_sort_names(&ul);
+	tap_ok(ul.n == 2 && uidlist_find_name(&ul, "back")->uid == 9 &&
+	    ul.bad_lines == 0 && ul.uidnext == 10,
+	    "uidlist_name_listed_twice_higher_uid_wins");
+	uidlist_free(&ul);
+}
+
 int
 main(void)
 {
@@ -223,5 +322,7 @@ main(void)
 	test_long_line();
 	test_garbage();
 	test_find_name();
+	test_append();
+	test_name_twice();
 	return tap_done();
 }

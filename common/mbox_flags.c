@@ -278,11 +278,12 @@ lost_names(const char *v, size_t n, const struct kwtable *t, struct buf *out)
 	}
 }
 
-/* Replace field f (or insert after the From_ line) by text; nothing if
- * it already reads so. */
+/* Replace field f by text, or insert it after the field before it
+ * (anchor: Status, X-Status, X-Keywords stay together as Dovecot writes
+ * them) or after the From_ line; nothing if it already reads so. */
 static void
 plan_field(struct mbox *mb, struct mbox_plan *pl, struct mb_msg *m,
-    const struct mbox_val *f, const struct buf *text)
+    const struct mbox_val *f, const struct buf *text, uint64_t anchor)
 {
 	char *old;
 	size_t n;
@@ -301,6 +302,8 @@ plan_field(struct mbox *mb, struct mbox_plan *pl, struct mb_msg *m,
 				return;
 		}
 		mbox_plan_edit(pl, f->off, len, text->data, text->len);
+	} else if (text->len > 0 && anchor > 0) {
+		mbox_plan_edit(pl, anchor, 0, text->data, text->len);
 	} else if (text->len > 0) {
 		mb_insert_header(pl, m, text->data, text->len);
 	}
@@ -338,10 +341,11 @@ mb_plan_flags(struct mbox *mb, struct mbox_plan *pl, struct store_msg *m)
 	m->kw = kw;
 	buf_init(&b, MBOX_FIELD_MAX + 64);
 	(void)mbox_status_format(fl, old, &b);
-	plan_field(mb, pl, &m->u.mb, &r.status, &b);
+	plan_field(mb, pl, &m->u.mb, &r.status, &b, 0);
 	buf_reset(&b);
 	(void)mbox_xstatus_format(fl, &b);
-	plan_field(mb, pl, &m->u.mb, &r.xstatus, &b);
+	plan_field(mb, pl, &m->u.mb, &r.xstatus, &b, r.status.present ?
+	    r.status.end : 0);
 	buf_reset(&b);
 	if (mbox_xkeywords_format(kw, &mb->st.kw, &b) == 0 &&
 	    (cur.u.mb.bits & MB_KWLOST) && r.xkw.present) {
@@ -358,7 +362,8 @@ mb_plan_flags(struct mbox *mb, struct mbox_plan *pl, struct store_msg *m)
 		}
 		(void)buf_addc(&b, '\n');
 	}
-	plan_field(mb, pl, &m->u.mb, &r.xkw, &b);
+	plan_field(mb, pl, &m->u.mb, &r.xkw, &b, r.xstatus.present ?
+	    r.xstatus.end : r.status.present ? r.status.end : 0);
 	buf_free(&b);
 	if (old)
 		m->u.mb.bits |= MB_OLD;

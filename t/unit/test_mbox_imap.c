@@ -1,0 +1,521 @@
+/*
+ * test_mbox_imap.c - store.h on an mbox as IMAP uses it: read-write and
+ * read-only views, flags and keywords written as Dovecot writes them and
+ * read back by a second handle, mutt's and UW imapd's forms, pending
+ * STOREs applied on top of a concurrent change, \Recent claimed once,
+ * sync after an MTA delivery and after a mutt-style rewrite, append,
+ * multi-append, abort and copy with UIDs and mboxrd quoting, expunge
+ * and the expunge log, and commits killed at every step.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lock.h"
+#include "log.h"
+#include "store.h"
+#include "store_int.h"
+#include "tap.h"
+#include "store_util.h"
+#include "util.h"
+
+#define LOC "mbox:~/mail:INBOX=~/inbox"
+
+static char top[512];
+static int seq;
+
+static int
+rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(p);
+}
+
+static void
+put(const char *path, const char *data, int append)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC),
+	    0600);
+
+	if (fd < 0 || write_all(fd, data, strlen(data)) < 0)
+		fprintf(stderr, "# cannot write %s\n", path);
+	close(fd);
+}
+
+/* As an MTA delivers: fcntl + dot-lock, append, unlock. */
+static void
+deliver(const char *path, const char *data)
+{
+	char lock[1100];
+	struct dotlock dl;
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	if (fd < 0 || lock_fcntl(fd, 5000) < 0 ||
+	    dotlock_take(&dl, lock, 300, 5000, 0) < 0) {
+		fprintf(stderr, "# cannot lock %s\n", path);
+		return;
+	}
+	(void)write_all(fd, data, strlen(data));
+	dotlock_release(&dl);
+	close(fd);
+}
+
+static char *
+slurp(const char *path)
+{
+	struct stat st;
+	char *b;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return calloc(1, 1);
+	b = calloc(1, (size_t)st.st_size + 1);
+	(void)!read(fd, b, (size_t)st.st_size);
+	close(fd);
+	return b;
+}
+
+static const char *
+new_home(void)
+{
+	static char home[600];
+
+	snprintf(home, sizeof(home), "%s/h%d", top, ++seq);
+	mkdir(home, 0700);
+	return home;
+}
+
+static char *
+hpath(const char *home, const char *name)
+{
+	static char p[4][1024];
+	static int k;
+
+	k = (k + 1) % 4;
+	snprintf(p[k], sizeof(p[k]), "%s/%s", home, name);
+	return p[k];
+}
+
+static struct store *
+open_home(const char *home, int flags)
+{
+	struct store_user u = { "alice", home };
+	char err[512] = "";
+	struct store *st = NULL;
+
+	if (store_open_inbox(LOC, &u, flags, &st, err, sizeof(err)) !=
+	    STORE_OK)
+		tap_diag("open: %s", err);
+	return st;
+}
+
+static int
+body_is(struct store *st, unsigned i, const char *want)
+{
+	size_t len;
+	char *b = stream(st, i, &len);
+	int ok = b != NULL && strcmp(b, want) == 0;
+
+	if (!ok)
+		tap_diag("message %u: got \"%s\"", i, b ? b : "(null)");
+	free(b);
+	return ok;
+}
+
+static const char two[] =
+    "From a@b Mon Jan  1 00:00:00 2024\nSubject: one\n\nbody one\n\n"
+    "From c@d Tue Jan  2 10:20:30 2024\nSubject: two\n\nbody two\n\n";
+
+static void
+test_flags_written_and_read_back(void)
+{
+	const char *home = new_home();
+	struct store *a, *b;
+	char *text;
+	int k;
+
+	put(hpath(home, "inbox"), two, 0);
+	if ((a = open_home(home, 0)) == NULL)
+		return;
+	tap_is_int(store_recent_count(a), 2, "imap_new_messages_recent");
+	k = store_keyword(a, "$Label1", 1);
+	tap_is_int(k, 0, "imap_keyword_created");
+	tap_is_int(store_set_flags(a, 0, STORE_FLAGS_ADD, MF_SEEN | MF_FLAGGED,
+	    1u << k, 0, NULL, 0), STORE_OK, "imap_store_ok");
+	tap_ok(store_flags(a, 0) == (MF_SEEN | MF_FLAGGED),
+	    "imap_store_in_view_at_once");
+	tap_is_int(store_set_flags(a, 1, STORE_FLAGS_ADD, MF_ANSWERED | MF_DRAFT |
+	    MF_DELETED, 0, 0, NULL, 0), STORE_OK, "imap_store_second_ok");
+	tap_is_int(store_flush(a, NULL, 0), STORE_OK, "imap_flush_ok");
+	text = slurp(hpath(home, "inbox"));
+	tap_ok(strstr(text, "Status: RO\nX-Status: F\nX-Keywords: $Label1\n") !=
+	    NULL && strstr(text, "Status: O\nX-Status: ATD\n") != NULL &&
+	    strstr(text, " $Label1\n") != NULL, "imap_flags_written_as_dovecot");
+	if (getenv("TEST_VERBOSE"))
+		tap_diag("%s", text);
+	free(text);
+	if ((b = open_home(home, STORE_RDONLY)) == NULL) {
+		store_close(a);
+		return;
+	}
+	tap_ok(store_count(b) == 2 && store_flags(b, 0) == (MF_SEEN |
+	    MF_FLAGGED) && store_msg_keywords(b, 0) == 1 &&
+	    store_flags(b, 1) == (MF_ANSWERED | MF_DRAFT | MF_DELETED) &&
+	    store_keywords_table(b)->n == 1 &&
+	    strcmp(store_keywords_table(b)->name[0], "$Label1") == 0,
+	    "imap_second_handle_reads_flags_back");
+	tap_is_int(store_recent_count(b), 0, "imap_recent_claimed_once");
+	tap_ok(body_is(b, 0, "Subject: one\n\nbody one\n"),
+	    "imap_flag_fields_hidden");
+	tap_is_int(store_set_flags(b, 0, STORE_FLAGS_ADD, MF_SEEN, 0, 0, NULL,
+	    0), STORE_ERDONLY, "imap_rdonly_store_refused");
+	tap_is_int(store_internal_date(b, 1), 1704190830,
+	    "imap_internal_date_from_from_line");
+	store_close(b);
+	store_close(a);
+}
+
+static void
+test_mutt_and_uw_forms(void)
+{
+	const char *home = new_home();
+	static const char text[] =
+	    "From x Mon Jan  1 00:00:00 2024\nX-IMAPbase: 5 0000000003 a b\n"
+	    "X-UID: 1\nStatus: RO\nX-Status: AF\n\n1\n\n"
+	    "From x Mon Jan  1 00:00:00 2024\nX-UID: 2\nStatus: O\n"
+	    "X-Status: DFAT\nX-Keywords: b c                    \n\n2\n\n"
+	    "From x Mon Jan  1 00:00:00 2024\nX-UID: 3\n"
+	    "X-Keywords: a,\n\tb\n\n3\n\n";
+	struct store *st;
+
+	put(hpath(home, "inbox"), text, 0);
+	if ((st = open_home(home, STORE_RDONLY)) == NULL)
+		return;
+	tap_ok(store_uidvalidity(st) == 5 && store_count(st) == 3 &&
+	    store_flags(st, 0) == (MF_SEEN | MF_ANSWERED | MF_FLAGGED) &&
+	    store_flags(st, 1) == (MF_DELETED | MF_FLAGGED | MF_ANSWERED |
+	    MF_DRAFT) && store_msg_keywords(st, 1) == 6 &&
+	    store_msg_keywords(st, 2) == 3 && store_recent_count(st) == 1,
+	    "imap_reads_mutt_and_uw_forms");
+	store_close(st);
+}
+
+static void
+test_pending_on_top_of_concurrent(void)
+{
+	const char *home = new_home();
+	struct store *a, *b;
+	struct store_changes ch;
+
+	put(hpath(home, "inbox"), two, 0);
+	if ((a = open_home(home, 0)) == NULL)
+		return;
+	if ((b = open_home(home, 0)) == NULL) {
+		store_close(a);
+		return;
+	}
+	store_set_flags(a, 0, STORE_FLAGS_ADD, MF_FLAGGED, 0, 0, NULL, 0);
+	store_set_flags(b, 0, STORE_FLAGS_ADD, MF_ANSWERED, 0, 0, NULL, 0);
+	tap_is_int(store_flush(b, NULL, 0), STORE_OK, "imap_concurrent_b_flush");
+	tap_is_int(store_flush(a, NULL, 0), STORE_OK, "imap_concurrent_a_flush");
+	tap_ok(store_flags(a, 0) == (MF_FLAGGED | MF_ANSWERED),
+	    "imap_pending_applied_on_top_of_others");
+	tap_is_int(store_sync(b, 0, &ch, NULL, 0), STORE_OK, "imap_b_sync");
+	tap_ok(ch.nchanged == 1 && ch.changed[0] == 0 &&
+	    store_flags(b, 0) == (MF_FLAGGED | MF_ANSWERED),
+	    "imap_sync_reports_flag_change_by_other");
+	store_changes_free(&ch);
+	store_close(b);
+	store_close(a);
+}
+
+static void
+test_external_append_and_rewrite(void)
+{
+	const char *home = new_home();
+	struct store *a;
+	struct store_changes ch;
+	uint64_t ms;
+	char *text;
+
+	put(hpath(home, "inbox"), two, 0);
+	if ((a = open_home(home, 0)) == NULL)
+		return;
+	tap_is_int(store_sync(a, 0, &ch, NULL, 0), STORE_OK, "imap_sync_noop");
+	tap_ok(ch.added == 0 && ch.nexpunged == 0 && ch.nchanged == 0,
+	    "imap_sync_nothing_changed");
+	deliver(hpath(home, "inbox"),
+	    "From mta Wed Jan  3 00:00:00 2024\nSubject: three\n\nbody 3\n\n");
+	tap_is_int(store_sync(a, 0, &ch, NULL, 0), STORE_OK,
+	    "imap_sync_after_delivery");
+	tap_ok(ch.added == 1 && store_count(a) == 3 && store_uid(a, 2) == 3 &&
+	    store_recent(a, 2) && body_is(a, 2, "Subject: three\n\nbody 3\n"),
+	    "imap_delivery_added_with_next_uid");
+	store_changes_free(&ch);
+	/* mutt rewrites the file: the second message gone, the first
+	 * read, the third flagged. */
+	text = slurp(hpath(home, "inbox"));
+	{
+		char *p = strstr(text, "From c@d"), *q = strstr(text,
+		    "From mta"), *nt;
+
+		if (p && q) {
+			memmove(p, q, strlen(q) + 1);
+			nt = xasprintf("%s", text);
+			free(text);
+			text = nt;
+		}
+	}
+	{
+		char *s = strstr(text, "Status: O\n");
+
+		if (s)
+			memcpy(s, "Status: R\n", 10);
+	}
+	ms = store_highestmodseq(a);
+	put(hpath(home, "inbox"), text, 0);
+	free(text);
+	tap_is_int(store_sync(a, 0, &ch, NULL, 0), STORE_OK,
+	    "imap_sync_after_mutt_rewrite");
+	tap_ok(ch.nexpunged == 1 && ch.expunged[0] == 2 && store_count(a) == 2 &&
+	    store_uid(a, 1) == 3 && (store_flags(a, 0) & MF_SEEN) &&
+	    ch.nchanged == 1 && store_modseq(a, 0) > ms,
+	    "imap_mutt_rewrite_expunge_and_flags_reported");
+	store_changes_free(&ch);
+	{
+		uint32_t *u;
+		size_t n;
+
+		tap_ok(store_expunged_since(a, ms, &u, &n) == STORE_OK &&
+		    n == 1 && u[0] == 2, "imap_expunged_since_after_sync");
+		free(u);
+	}
+	store_close(a);
+}
+
+static void
+test_append_copy_expunge(void)
+{
+	const char *home = new_home();
+	struct store *a, *b;
+	struct store_append *ap;
+	struct store_changes ch;
+	uint32_t uids[4], uv, *xu;
+	size_t n, xn;
+	unsigned char del[5] = { 0 };
+	uint64_t ms;
+	char *text;
+
+	/* no final newline */
+	put(hpath(home, "inbox"), "From a Mon Jan  1 00:00:00 2024\n\nlast", 0);
+	if ((a = open_home(home, 0)) == NULL)
+		return;
+	store_append_begin(a, MF_SEEN, 0, 1704067200, &ap, NULL, 0);
+	store_append_write(ap, "Subject: q\r\n\r\nFrom here\r\n>From there\r\n"
+	    "no newline", 48);
+	tap_is_int(store_append_end(ap, NULL, 0), STORE_OK, "imap_append_end");
+	store_append_begin(a, 0, 0, -1, &ap, NULL, 0);
+	store_append_write(ap, "Subject: r\n\nsecond\n", 19);
+	store_append_end(ap, NULL, 0);
+	store_append_begin(a, 0, 0, -1, &ap, NULL, 0);
+	tap_is_int(store_append_end(ap, NULL, 0), STORE_EBADNAME,
+	    "imap_empty_append_refused");
+	tap_is_int(store_append_commit(a, uids, &n, &uv, NULL, 0), STORE_OK,
+	    "imap_multiappend_commit");
+	tap_ok(n == 2 && uids[0] == 2 && uids[1] == 3 &&
+	    uv == store_uidvalidity(a) && store_count(a) == 1,
+	    "imap_append_uids_consecutive_view_unchanged");
+	store_sync(a, 0, &ch, NULL, 0);
+	tap_ok(ch.added == 2 && store_count(a) == 3 &&
+	    body_is(a, 0, "\nlast\n") &&
+	    body_is(a, 1, "Subject: q\n\nFrom here\n>From there\nno newline\n") &&
+	    body_is(a, 2, "Subject: r\n\nsecond\n") &&
+	    store_flags(a, 1) == MF_SEEN &&
+	    store_internal_date(a, 1) == 1704067200,
+	    "imap_append_round_trip_mboxrd");
+	store_changes_free(&ch);
+	text = slurp(hpath(home, "inbox"));
+	tap_ok(strstr(text, "\n>From here\n>>From there\n") != NULL &&
+	    strstr(text, "From MAILER-DAEMON Mon Jan  1 00:00:00 2024\n"
+	    "X-UID: 2\nStatus: RO\n") != NULL, "imap_append_quoted_in_file");
+	if (getenv("TEST_VERBOSE"))
+		tap_diag("%s", text);
+	free(text);
+	store_append_begin(a, 0, 0, -1, &ap, NULL, 0);
+	store_append_write(ap, "x\n", 2);
+	store_append_end(ap, NULL, 0);
+	store_append_abort(a);
+	tap_ok(store_append_commit(a, uids, &n, &uv, NULL, 0) == STORE_OK &&
+	    n == 0, "imap_abort_drops_staged");
+	/* copy into a second folder */
+	mkdir(hpath(home, "mail"), 0700);
+	put(hpath(home, "mail/other"), "", 0);
+	{
+		char err[256];
+
+		if (mbox_open(hpath(home, "mail/other"), hpath(home, "mail"),
+		    "other", 0, &b, err, sizeof(err)) != STORE_OK) {
+			tap_diag("other: %s", err);
+			store_close(a);
+			return;
+		}
+	}
+	tap_is_int(store_copy(a, 1, b, NULL, 0), STORE_OK, "imap_copy_staged");
+	tap_ok(store_append_commit(b, uids, &n, &uv, NULL, 0) == STORE_OK &&
+	    n == 1 && uids[0] == 1, "imap_copy_committed");
+	store_sync(b, 0, &ch, NULL, 0);
+	tap_ok(store_count(b) == 1 && store_flags(b, 0) == MF_SEEN &&
+	    body_is(b, 0, "Subject: q\n\nFrom here\n>From there\nno newline\n") &&
+	    store_internal_date(b, 0) == 1704067200, "imap_copy_round_trip");
+	store_changes_free(&ch);
+	store_close(b);
+	/* expunge */
+	ms = store_highestmodseq(a);
+	del[0] = del[2] = 1;
+	tap_is_int(store_expunge(a, del, NULL, 0), STORE_OK, "imap_expunge_ok");
+	tap_ok(store_count(a) == 1 && store_uid(a, 0) == 2 &&
+	    store_expunged_since(a, ms, &xu, &xn) == STORE_OK && xn == 2 &&
+	    xu[0] == 1 && xu[1] == 3, "imap_expunge_and_expunged_since");
+	free(xu);
+	store_close(a);
+	if ((a = open_home(home, STORE_RDONLY)) == NULL)
+		return;
+	tap_ok(store_count(a) == 1 && store_uid(a, 0) == 2 &&
+	    store_uidnext(a) == 4 && body_is(a, 0, "Subject: q\n\nFrom here\n"
+	    ">From there\nno newline\n"), "imap_expunge_persisted_uids_kept");
+	tap_is_int(store_expunge(a, del, NULL, 0), STORE_ERDONLY,
+	    "imap_rdonly_expunge_refused");
+	tap_is_int(store_append_begin(a, 0, 0, -1, &ap, NULL, 0), STORE_ERDONLY,
+	    "imap_rdonly_append_refused");
+	store_close(a);
+}
+
+/* ---- append commit killed at each step ---- */
+
+static int crash_at;
+
+static void
+crash_hook(int point)
+{
+	if (point == crash_at)
+		_exit(3);
+}
+
+static void
+crash_case(int point, int extras)
+{
+	const char *home = new_home();
+	struct store *st;
+	pid_t pid;
+	int status = -1, ok;
+	unsigned n;
+
+	put(hpath(home, "inbox"), two, 0);
+	if ((st = open_home(home, 0)) != NULL)
+		store_close(st);
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		struct store_append *ap;
+		uint32_t uids[2], uv;
+		size_t k;
+
+		crash_at = point;
+		mbox_crash_hook = crash_hook;
+		if ((st = open_home(home, 0)) == NULL)
+			_exit(1);
+		store_append_begin(st, 0, 0, -1, &ap, NULL, 0);
+		store_append_write(ap, "Subject: new\n\nappended\n", 23);
+		store_append_end(ap, NULL, 0);
+		store_append_commit(st, uids, &k, &uv, NULL, 0);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	if (extras)
+		put(hpath(home, "inbox"), "From mta Wed Jan  3 00:00:00 2024\n"
+		    "Subject: late\n\nlate\n\n", 1);
+	unlink(hpath(home, "inbox.lock"));
+	if ((st = open_home(home, 0)) == NULL) {
+		tap_ok(0, "imap_append_crash_point%d_extras%d", point, extras);
+		return;
+	}
+	n = store_count(st);
+	ok = WIFEXITED(status) && WEXITSTATUS(status) == 3 &&
+	    body_is(st, 0, "Subject: one\n\nbody one\n") &&
+	    body_is(st, 1, "Subject: two\n\nbody two\n");
+	if (point == MBOX_CRASH_APPEND_WRITTEN)
+		ok &= n == 3u + (unsigned)extras &&
+		    body_is(st, 2, "Subject: new\n\nappended\n");
+	else
+		ok &= n == 2u + (unsigned)extras;
+	if (extras)
+		ok &= body_is(st, n - 1, "Subject: late\n\nlate\n");
+	for (unsigned i = 0; ok && i + 1 < n; i++)
+		ok = store_uid(st, i) < store_uid(st, i + 1);
+	store_close(st);
+	ok &= access(hpath(home, "mail/.postern-append-inbox"), F_OK) != 0;
+	tap_ok(ok, "imap_append_crash_point%d_extras%d_recovered", point,
+	    extras);
+}
+
+static void
+test_append_crashes(void)
+{
+	for (int p = MBOX_CRASH_APPEND_MARKED; p <= MBOX_CRASH_APPEND_WRITTEN;
+	    p++)
+		for (int e = 0; e < 2; e++)
+			crash_case(p, e);
+}
+
+static void
+test_notify(void)
+{
+	const char *home = new_home();
+	struct store *a;
+	struct store_changes ch;
+	char c;
+	int fd;
+
+	put(hpath(home, "inbox"), two, 0);
+	if ((a = open_home(home, 0)) == NULL)
+		return;
+	fd = store_notify_fd(a);
+	tap_ok(fd >= 0 && read(fd, &c, 1) < 0 && errno == EAGAIN,
+	    "imap_notify_fd_quiet");
+	deliver(hpath(home, "inbox"), "From m\n\nx\n\n");
+	tap_ok(read(fd, &c, 1) < 0 && errno == EINVAL,
+	    "imap_notify_fd_readable_after_delivery");
+	store_sync(a, 0, &ch, NULL, 0);
+	tap_ok(ch.added == 1, "imap_notify_then_sync_adds");
+	store_changes_free(&ch);
+	store_close(a);
+}
+
+int
+main(void)
+{
+	(void)wire_streamed;
+	const char *tmp = getenv("TMPDIR");
+
+	log_open("test_mbox_imap", getenv("TEST_VERBOSE") ? "/dev/stderr" :
+	    "/dev/null");
+	snprintf(top, sizeof(top), "%s/postern-mboxi.XXXXXX", tmp ? tmp : "/tmp");
+	if (mkdtemp(top) == NULL)
+		return 1;
+	test_flags_written_and_read_back();
+	test_mutt_and_uw_forms();
+	test_pending_on_top_of_concurrent();
+	test_external_append_and_rewrite();
+	test_append_copy_expunge();
+	test_append_crashes();
+	test_notify();
+	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return tap_done();
+}

@@ -75,10 +75,13 @@ mb_base_keywords(struct mbox *mb)
 	if (!mb->base.valid || !mb->base.val.present ||
 	    mb_val_read(mb, &mb->base.val, &v, &n) < 0)
 		return;
+	mb->base_kwn = 0;
 	if (mbox_imapbase_parse(v, n, &uv, &last, &t) >= 0)
 		for (unsigned i = 0; i < t.n; i++)
-			if (t.name[i] != NULL)
-				(void)kwtable_add(&mb->st.kw, t.name[i]);
+			if (t.name[i] != NULL &&
+			    kwtable_add(&mb->st.kw, t.name[i]) ==
+			    (int)mb->base_kwn)
+				mb->base_kwn++;
 	kwtable_free(&t);
 	val_done(&mb->base.val, v);
 }
@@ -104,8 +107,12 @@ mb_msg_flags(struct mbox *mb, const struct mbox_rec *r, struct store_msg *m)
 	if (old)
 		m->u.mb.bits |= MB_OLD;
 	if (r->xkw.present && mb_val_read(mb, &r->xkw, &v, &n) == 0) {
+		unsigned had = mb->st.kw.n;
+
 		if (mbox_xkeywords_parse(v, n, &mb->st.kw, 1, &m->kw) > 0)
 			m->u.mb.bits |= MB_KWLOST;
+		if (mb->st.kw.n != had)	/* list them in X-IMAPbase too */
+			mb->base_dirty = 1;
 		val_done(&r->xkw, v);
 	}
 }

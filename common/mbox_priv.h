@@ -81,7 +81,11 @@ struct mbox {
 	uint64_t xfloor;
 	int nfd;		/* inotify, or -1 */
 	struct mb_txn *txn;	/* append transaction, or NULL */
-	struct index *ix;
+	struct index *ix;	/* the index cache, or NULL */
+	int ix_dirty;		/* the view differs from what ix holds */
+	uint32_t recent_uid;	/* UIDs below were claimed \Recent */
+	unsigned base_kwn;	/* keyword names X-IMAPbase lists */
+	size_t nxlog_saved;	/* xlog entries already in the index */
 };
 
 #define MB_LK_READ 1
@@ -103,6 +107,7 @@ enum store_result mb_refresh(struct mbox *mb, char *err, size_t errlen);
 enum store_result mb_rescan_from(struct mbox *mb, unsigned k, char *err,
     size_t errlen);
 void mb_sig_take(struct mbox *mb);
+uint64_t mb_sig_base_hash(struct mbox *mb);
 int mb_sig_same(struct mbox *mb);
 enum store_result mb_sync(struct store *st, int flags,
     struct store_changes *ch, char *err, size_t errlen);
@@ -165,6 +170,8 @@ void mb_index_save(struct mbox *mb);
 void mb_index_close(struct mbox *mb);
 uint64_t mb_next_modseq(struct mbox *mb);
 int mb_index_claim_recent(struct mbox *mb, uint32_t *recent_uid);
+void mb_index_xlog_flush(struct mbox *mb);
+uint64_t mb_index_modseq(struct mbox *mb);
 enum store_result mb_index_xlog_since(struct mbox *mb, uint64_t since,
     uint32_t **uids, size_t *n);
 

@@ -81,8 +81,8 @@ tail_hash(int fd, uint64_t size)
 	return hash_range(fd, size - n, n);
 }
 
-static uint64_t
-base_hash(struct mbox *mb)
+uint64_t
+mb_sig_base_hash(struct mbox *mb)
 {
 	if (mb->base.kind == MBOX_F_NONE || mb->base.field_len > MB_TAIL)
 		return 0;
@@ -104,7 +104,7 @@ mb_sig_take(struct mbox *mb)
 	mb->sig.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
 	    st.st_mtim.tv_nsec;
 	mb->sig.tailsum = tail_hash(mb->fd, mb->sig.size);
-	mb->sig.basesum = base_hash(mb);
+	mb->sig.basesum = mb_sig_base_hash(mb);
 }
 
 /* Without reading: is the file (by path) the one the view describes? */
@@ -290,6 +290,10 @@ mark_recent(struct mbox *mb, struct store_msg *v, unsigned n)
 		if (claim)
 			m->u.mb.bits |= MB_SETOLD;
 	}
+	if (claim && mb->recent_uid <= mb->uidlast) {
+		mb->recent_uid = mb->uidlast + 1;
+		mb->ix_dirty = 1;
+	}
 }
 
 /* ---- open ---- */
@@ -315,27 +319,30 @@ load_locked(struct mbox *mb, char *err, size_t errlen)
 		    mb_append_recover(mb, err, errlen) < 0)
 			return STORE_ETEMP;
 	}
-	if (mb_index_load(mb) == 1) {
+	if (mb_index_load(mb) != 1) {
+		if ((r = scan(mb, 0, &l, err, errlen)) != STORE_OK) {
+			free(l.v);
+			return r;
+		}
+		free(mb->st.msgs);
+		mb->st.msgs = l.v;
+		mb->st.count = l.n;
+		mb->st.uidvalidity = mb->base.valid ? mb->base.uidvalidity :
+		    (uint32_t)time(NULL);
+		mb->uidlast = 0;
+		if (number(mb, mb->st.msgs, mb->st.count, 0, 0) < 0)
+			renumber_all(mb);
+		if (mb->st.highestmodseq == 0)
+			mb->st.highestmodseq = mb_next_modseq(mb);
+		if (mb->ix != NULL && mb_index_modseq(mb) >
+		    mb->st.highestmodseq)
+			mb->st.highestmodseq = mb_index_modseq(mb);
+		mb->xfloor = mb->st.highestmodseq;
+		view_init_modseqs(mb);
+		mb->ix_dirty = 1;
 		mb_sig_take(mb);
-		return STORE_OK;
 	}
-	if ((r = scan(mb, 0, &l, err, errlen)) != STORE_OK) {
-		free(l.v);
-		return r;
-	}
-	free(mb->st.msgs);
-	mb->st.msgs = l.v;
-	mb->st.count = l.n;
-	mb->st.uidvalidity = mb->base.valid ? mb->base.uidvalidity :
-	    (uint32_t)time(NULL);
-	mb->uidlast = 0;
-	if (number(mb, mb->st.msgs, mb->st.count, 0, 0) < 0)
-		renumber_all(mb);
-	if (mb->st.highestmodseq == 0)
-		mb->st.highestmodseq = mb_next_modseq(mb);
-	view_init_modseqs(mb);
 	mark_recent(mb, mb->st.msgs, mb->st.count);
-	mb_sig_take(mb);
 	if (!mb->st.rdonly && mb_needs_write(mb) &&
 	    (r = mb_write(mb, NULL, err, errlen)) != STORE_OK)
 		return r;
@@ -353,13 +360,13 @@ mb_load(struct mbox *mb, char *err, size_t errlen)
 	if (mb->fd < 0) {
 		mb->st.uidvalidity = (uint32_t)time(NULL);
 		mb->st.highestmodseq = mb_next_modseq(mb);
+		mb->xfloor = mb->st.highestmodseq;
 		mb->st.uidnext = 1;
 		mb_sig_take(mb);
 		return STORE_OK;
 	}
 	r = load_locked(mb, err, errlen);
 	mb->st.uidnext = mb->uidlast + 1;
-	mb->xfloor = mb->st.highestmodseq;
 	mb_unlock(mb);
 	return r;
 }
@@ -378,7 +385,7 @@ grown_only(struct mbox *mb, const struct stat *st)
 	    (uint64_t)st->st_size <= old)
 		return 0;
 	if (tail_hash(mb->fd, old) != mb->sig.tailsum ||
-	    base_hash(mb) != mb->sig.basesum)
+	    mb_sig_base_hash(mb) != mb->sig.basesum)
 		return 0;
 	if (old < 2 || pread(mb->fd, b, 2, (off_t)(old - 2)) != 2 ||
 	    b[0] != '\n' || b[1] != '\n')
@@ -476,6 +483,7 @@ mb_rescan_from(struct mbox *mb, unsigned k, char *err, size_t errlen)
 	merge(mb, k, &l);
 	free(l.v);
 	mb_sig_take(mb);
+	mb->ix_dirty = 1;
 	return STORE_OK;
 }
 
@@ -487,6 +495,8 @@ mb_refresh(struct mbox *mb, char *err, size_t errlen)
 	struct stat st;
 	uint32_t prev;
 
+	if (mb->ix != NULL && mb_index_modseq(mb) > mb->st.highestmodseq)
+		mb->st.highestmodseq = mb_index_modseq(mb);
 	if (mb->fd < 0) {
 		if (!mb->sig.valid)
 			return STORE_OK;
@@ -500,6 +510,7 @@ mb_refresh(struct mbox *mb, char *err, size_t errlen)
 	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec ==
 	    mb->sig.mtime_ns)
 		return STORE_OK;
+	mb->ix_dirty = 1;
 	if (!grown_only(mb, &st))
 		return mb_rescan_from(mb, 0, err, errlen);
 	if ((r = scan(mb, mb->sig.size, &l, err, errlen)) != STORE_OK) {

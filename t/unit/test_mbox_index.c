@@ -132,11 +132,11 @@ main(void)
 	b = open_home(home, 0);
 	used = rchar() - before;
 	{
-		struct stat sb;
+		struct stat sb = { 0 };
 
 		/* the index itself, and a few KiB of the mbox */
-		tap_ok(b != NULL && stat(ix, &sb) == 0 &&
-		    used < sb.st_size + 64 * 1024,
+		(void)stat(ix, &sb);
+		tap_ok(b != NULL && used < sb.st_size + 64 * 1024,
 		    "index_second_open_reads_little (%lld bytes, index %lld)",
 		    used, (long long)sb.st_size);
 	}

@@ -291,6 +291,53 @@ mb_index_claim_recent(struct mbox *mb, uint32_t *recent_uid)
 	return 0;
 }
 
+/*
+ * After a full read found flags changed by someone else: if that was a
+ * postern session, the index (saved by it under the lock we hold now)
+ * describes this very file and holds the modseqs it gave; take them, so
+ * every session reports the same modseq for the same change.
+ */
+void
+mb_index_adopt_modseqs(struct mbox *mb)
+{
+	struct index_rec *r;
+	const struct index_hdr *h;
+	uint8_t v[INDEX_VALIDITY_SIZE];
+	unsigned i = 0;
+
+	if (mb->ix == NULL || (index_changed(mb->ix) &&
+	    index_reload(mb->ix) < 0))
+		return;
+	h = index_header(mb->ix);
+	validity(mb, v);
+	if (memcmp(v, h->validity, sizeof(v)) != 0 ||
+	    h->uidvalidity != mb->st.uidvalidity)
+		return;
+	r = xreallocarray(NULL, RECS_CHUNK, sizeof(*r));
+	for (uint32_t at = 0; at < h->count && i < mb->st.count;
+	    at += RECS_CHUNK) {
+		uint32_t k = h->count - at < RECS_CHUNK ? h->count - at :
+		    RECS_CHUNK;
+
+		if (index_read_recs(mb->ix, at, k, r) < 0)
+			break;
+		for (uint32_t j = 0; j < k && i < mb->st.count; j++) {
+			struct store_msg *m;
+
+			while (i < mb->st.count && mb->st.msgs[i].uid < r[j].uid)
+				i++;
+			if (i == mb->st.count)
+				break;
+			m = &mb->st.msgs[i];
+			if (m->uid == r[j].uid && (m->u.mb.bits & MB_CHANGED) &&
+			    m->flags == r[j].flags && m->kw == r[j].kw &&
+			    r[j].modseq <= h->highestmodseq && r[j].modseq > 0)
+				m->modseq = r[j].modseq;
+		}
+	}
+	free(r);
+}
+
 /* ---- saving ---- */
 
 /* Does the view (plus extra) describe the whole file, UIDs written? */

@@ -81,12 +81,44 @@ tail_hash(int fd, uint64_t size)
 	return hash_range(fd, size - n, n);
 }
 
+/* Hash of the X-IMAPbase field without its uidlast digits: another
+ * session raising uidlast in place (an append) is not a rewrite. */
 uint64_t
 mb_sig_base_hash(struct mbox *mb)
 {
-	if (mb->base.kind == MBOX_F_NONE || mb->base.field_len > MB_TAIL)
+	const struct mbox_base *b = &mb->base;
+	unsigned char buf[MB_TAIL];
+	uint64_t n = b->field_len, h = MB_HASH_INIT, cut;
+
+	if (b->kind == MBOX_F_NONE || n > sizeof(buf) ||
+	    pread(mb->fd, buf, (size_t)n, (off_t)b->field_off) != (ssize_t)n)
 		return 0;
-	return hash_range(mb->fd, mb->base.field_off, mb->base.field_len);
+	if (!b->valid || b->l_off < b->field_off ||
+	    b->l_off + b->l_len > b->field_off + n)
+		return mb_hash(h, buf, (size_t)n);
+	cut = b->l_off - b->field_off;
+	h = mb_hash(h, buf, (size_t)cut);
+	return mb_hash(h, buf + cut + b->l_len, (size_t)(n - cut - b->l_len));
+}
+
+/* uidlast as the file says now (same place, same width); 0 if not
+ * digits. */
+static uint32_t
+base_uidlast_now(struct mbox *mb)
+{
+	char d[16];
+	uint64_t v = 0;
+
+	if (!mb->base.valid || mb->base.l_len == 0 || mb->base.l_len > 10 ||
+	    pread(mb->fd, d, mb->base.l_len, (off_t)mb->base.l_off) !=
+	    (ssize_t)mb->base.l_len)
+		return 0;
+	for (uint32_t i = 0; i < mb->base.l_len; i++) {
+		if (d[i] < '0' || d[i] > '9')
+			return 0;
+		v = v * 10 + (uint64_t)(d[i] - '0');
+	}
+	return v < UINT32_MAX ? (uint32_t)v : 0;
 }
 
 void
@@ -318,6 +350,13 @@ load_locked(struct mbox *mb, char *err, size_t errlen)
 		if (mbox_recover(mb->fd, mb->jpath, err, errlen) < 0 ||
 		    mb_append_recover(mb, err, errlen) < 0)
 			return STORE_ETEMP;
+	} else if (access(mb->jpath, F_OK) == 0 ||
+	    access(mb->apath, F_OK) == 0) {
+		/* A read-only view cannot finish an interrupted change and
+		 * must not read the file half-changed. */
+		return store_fail(STORE_ETEMP, err, errlen, "%s: an "
+		    "interrupted change is pending; a read-write open "
+		    "finishes it", mb->path);
 	}
 	if (mb_index_load(mb) != 1) {
 		if ((r = scan(mb, 0, &l, err, errlen)) != STORE_OK) {
@@ -387,6 +426,13 @@ grown_only(struct mbox *mb, const struct stat *st)
 	if (tail_hash(mb->fd, old) != mb->sig.tailsum ||
 	    mb_sig_base_hash(mb) != mb->sig.basesum)
 		return 0;
+	if (mb->base.valid) {	/* raised in place by another session */
+		uint32_t last = base_uidlast_now(mb);
+
+		if (last < mb->base.uidlast)
+			return 0;
+		mb->base.uidlast = last;
+	}
 	if (old < 2 || pread(mb->fd, b, 2, (off_t)(old - 2)) != 2 ||
 	    b[0] != '\n' || b[1] != '\n')
 		return 0;	/* no separator: the framing may change */
@@ -483,6 +529,7 @@ mb_rescan_from(struct mbox *mb, unsigned k, char *err, size_t errlen)
 	merge(mb, k, &l);
 	free(l.v);
 	mb_sig_take(mb);
+	mb_index_adopt_modseqs(mb);
 	mb->ix_dirty = 1;
 	return STORE_OK;
 }
@@ -610,6 +657,7 @@ mb_sync(struct store *st, int flags, struct store_changes *ch, char *err,
 	struct mbox *mb = (struct mbox *)st;
 	enum store_result r;
 	unsigned nkw = st->kw.n;
+	uint64_t ino = mb->sig.ino;
 
 	if (mb->nfd >= 0) {	/* drain */
 		char buf[4096];
@@ -634,6 +682,9 @@ mb_sync(struct store *st, int flags, struct store_changes *ch, char *err,
 	if (r == STORE_OK)
 		mb_index_save(mb);
 	mb_unlock(mb);
+	if (mb->nfd >= 0 && mb->sig.ino != ino)	/* replaced: watch it */
+		(void)inotify_add_watch(mb->nfd, mb->path, IN_MODIFY |
+		    IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF);
 	st->uidnext = mb->uidlast + 1;
 	ch->keywords_added = st->kw.n != nkw;
 	return r;

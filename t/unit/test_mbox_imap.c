@@ -237,6 +237,64 @@ test_pending_on_top_of_concurrent(void)
 	store_close(a);
 }
 
+/* Two read-write views: \Recent once, one modseq per change for both,
+ * an append by one seen by the other. */
+static void
+test_two_sessions(void)
+{
+	const char *home = new_home();
+	struct store *a, *b;
+	struct store_changes ch;
+	struct store_append *ap;
+	uint32_t uids[2], uv;
+	size_t n;
+
+	put(hpath(home, "inbox"), two, 0);
+	if ((a = open_home(home, 0)) == NULL)
+		return;
+	if ((b = open_home(home, 0)) == NULL) {
+		store_close(a);
+		return;
+	}
+	tap_ok(store_recent_count(a) == 2 && store_recent_count(b) == 0,
+	    "imap_two_sessions_recent_once");
+	store_set_flags(a, 1, STORE_FLAGS_ADD, MF_FLAGGED, 0, 0, NULL, 0);
+	store_flush(a, NULL, 0);
+	store_sync(b, 0, &ch, NULL, 0);
+	tap_ok(ch.nchanged == 1 && store_flags(b, 1) == MF_FLAGGED &&
+	    store_modseq(b, 1) == store_modseq(a, 1),
+	    "imap_modseq_shared_through_index");
+	store_changes_free(&ch);
+	tap_is_int(store_set_flags(b, 1, STORE_FLAGS_ADD, MF_SEEN, 0,
+	    store_modseq(b, 1) - 1, NULL, 0), STORE_EMODIFIED,
+	    "imap_unchangedsince_fails");
+	store_append_begin(a, 0, 0, -1, &ap, NULL, 0);
+	store_append_write(ap, "Subject: 3\n\nthree\n", 17);
+	{
+		char e[256] = "";
+
+		store_append_end(ap, e, sizeof(e));
+		if (store_append_commit(a, uids, &n, &uv, e, sizeof(e)) !=
+		    STORE_OK)
+			tap_diag("commit: %s", e);
+	}
+	store_sync(b, 0, &ch, NULL, 0);
+	if (getenv("TEST_VERBOSE"))
+		tap_diag("added %u count %u uid %u/%u recent %d n %zu", ch.added,
+		    store_count(b), store_uid(b, 2), uids[0], store_recent(b, 2),
+		    n);
+	tap_ok(ch.added == 1 && store_uid(b, 2) == uids[0] &&
+	    store_recent(b, 2) && body_is(b, 2, "Subject: 3\n\nthree\n"),
+	    "imap_append_by_other_session_seen");
+	store_changes_free(&ch);
+	store_sync(a, 0, &ch, NULL, 0);
+	tap_ok(ch.added == 1 && !store_recent(a, 2),
+	    "imap_appended_recent_in_one_session");
+	store_changes_free(&ch);
+	store_close(b);
+	store_close(a);
+}
+
 static void
 test_external_append_and_rewrite(void)
 {
@@ -512,6 +570,7 @@ main(void)
 	test_flags_written_and_read_back();
 	test_mutt_and_uw_forms();
 	test_pending_on_top_of_concurrent();
+	test_two_sessions();
 	test_external_append_and_rewrite();
 	test_append_copy_expunge();
 	test_append_crashes();

@@ -83,6 +83,7 @@ struct mbox {
 	struct mb_txn *txn;	/* append transaction, or NULL */
 	struct index *ix;	/* the index cache, or NULL */
 	int ix_dirty;		/* the view differs from what ix holds */
+	int kept_gone;		/* the view holds SM_GONE messages */
 	uint32_t recent_uid;	/* UIDs below were claimed \Recent */
 	unsigned base_kwn;	/* keyword names X-IMAPbase lists */
 	size_t nxlog_saved;	/* xlog entries already in the index */

@@ -598,12 +598,14 @@ report(struct mbox *mb, int flags, struct store_changes *ch)
 	unsigned o = 0, removed = 0;
 	uint64_t ms = 0;
 
+	mb->kept_gone = 0;
 	for (unsigned i = 0; i < st->count; i++) {
 		struct store_msg *m = &st->msgs[i];
 
 		if (m->u.mb.bits & MB_VANISHED) {
 			if (flags & STORE_SYNC_KEEP_EXPUNGED) {
 				m->state |= SM_GONE;
+				mb->kept_gone = 1;
 			} else {
 				if (ms == 0)
 					ms = mb_next_modseq(mb);
@@ -665,7 +667,8 @@ mb_sync(struct store *st, int flags, struct store_changes *ch, char *err,
 		while (read(mb->nfd, buf, sizeof(buf)) > 0)
 			;
 	}
-	if (mb->npend == 0 && mb->extra.n == 0 && mb_sig_same(mb))
+	if (mb->npend == 0 && mb->extra.n == 0 && !mb->kept_gone &&
+	    mb_sig_same(mb))
 		return STORE_OK;
 	if ((r = mb_lock(mb, err, errlen)) != STORE_OK)
 		return r;

@@ -258,6 +258,11 @@ mb_write(struct mbox *mb, const unsigned char *del, char *err,
 
 	if (mb->fd < 0)
 		return STORE_OK;
+	if (mb->base.valid && mb->base.uidvalidity != mb->st.uidvalidity)
+		/* Someone gave the folder a new UIDVALIDITY (store.h:
+		 * the session must end); never write ours over it. */
+		return store_fail(STORE_EVALIDITY, err, errlen, "%s: "
+		    "UIDVALIDITY changed", mb->path);
 	mbox_plan_init(&pl, mb->sig.size);
 	if (build(mb, del, &pl, &whole) < 0) {
 		mbox_plan_free(&pl);

@@ -533,6 +533,121 @@ test_append_crashes(void)
 }
 
 static void
+test_open_rules(void)
+{
+	const char *home = new_home();
+	struct store *st = NULL;
+	char err[256];
+
+	mkdir(hpath(home, "dir"), 0700);
+	tap_is_int(mbox_open(hpath(home, "dir"), home, "dir", 0, &st, err,
+	    sizeof(err)), STORE_ENOENT, "imap_directory_cannot_hold_messages");
+	tap_is_int(mbox_open(hpath(home, "none"), home, "none", 0, &st, err,
+	    sizeof(err)), STORE_ENOENT, "imap_missing_folder_enoent");
+	tap_is_int(mbox_open(hpath(home, "none"), home, "none",
+	    STORE_OPEN_CREATE, &st, err, sizeof(err)), STORE_OK,
+	    "imap_missing_inbox_is_empty");
+	if (st != NULL) {
+		tap_ok(store_count(st) == 0 && store_uidnext(st) == 1,
+		    "imap_missing_inbox_empty_view");
+		store_close(st);
+	}
+}
+
+/* 26 keywords in X-IMAPbase fill the table; a 27th in X-Keywords is
+ * kept when the message's flags are rewritten. */
+static void
+test_keywords_beyond_table(void)
+{
+	const char *home = new_home();
+	char text[2048], *got;
+	size_t o = 0;
+	struct store *st;
+
+	o += (size_t)snprintf(text + o, sizeof(text) - o, "From x Mon Jan  1 "
+	    "00:00:00 2024\nX-IMAPbase: 9 0000000001");
+	for (int i = 0; i < 26; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, " k%02d", i);
+	snprintf(text + o, sizeof(text) - o, "\nX-UID: 1\nStatus: O\n"
+	    "X-Keywords: k03 extra\n\nbody\n\n");
+	put(hpath(home, "inbox"), text, 0);
+	if ((st = open_home(home, 0)) == NULL)
+		return;
+	tap_ok(store_keywords_table(st)->n == 26 &&
+	    store_msg_keywords(st, 0) == 8, "imap_table_full_names_kept_apart");
+	store_set_flags(st, 0, STORE_FLAGS_ADD, MF_SEEN, 1, 0, NULL, 0);
+	store_close(st);
+	got = slurp(hpath(home, "inbox"));
+	tap_ok(strstr(got, "X-Keywords: k00 k03 extra\n") != NULL &&
+	    strstr(got, "Status: RO\n") != NULL,
+	    "imap_keyword_beyond_table_not_lost");
+	free(got);
+}
+
+static void
+test_keep_expunged(void)
+{
+	const char *home = new_home();
+	struct store *a, *b;
+	struct store_changes ch;
+	unsigned char del[2] = { 1, 0 };
+
+	put(hpath(home, "inbox"), two, 0);
+	if ((a = open_home(home, 0)) == NULL)
+		return;
+	if ((b = open_home(home, 0)) == NULL) {
+		store_close(a);
+		return;
+	}
+	store_expunge(b, del, NULL, 0);
+	store_sync(a, STORE_SYNC_KEEP_EXPUNGED, &ch, NULL, 0);
+	tap_ok(ch.nexpunged == 0 && store_count(a) == 2 && store_gone(a, 0) &&
+	    !store_gone(a, 1), "imap_keep_expunged_marks_gone");
+	{
+		struct msg_stream *ms;
+
+		tap_is_int(store_msg_open(a, 0, &ms), STORE_ENOENT,
+		    "imap_gone_message_unreadable");
+	}
+	store_changes_free(&ch);
+	store_sync(a, 0, &ch, NULL, 0);
+	tap_ok(ch.nexpunged == 1 && ch.expunged[0] == 1 &&
+	    store_count(a) == 1 && store_uid(a, 0) == 2,
+	    "imap_gone_reported_at_next_sync");
+	store_changes_free(&ch);
+	store_close(b);
+	store_close(a);
+}
+
+static void
+test_validity_change(void)
+{
+	const char *home = new_home();
+	struct store *a;
+	struct store_changes ch;
+
+	put(hpath(home, "inbox"), two, 0);
+	if ((a = open_home(home, 0)) == NULL)
+		return;
+	put(hpath(home, "inbox.new"), "From x Mon Jan  1 00:00:00 2024\n"
+	    "X-IMAPbase: 42 0000000001\nX-UID: 1\n\nnew\n\n", 0);
+	rename(hpath(home, "inbox.new"), hpath(home, "inbox"));
+	store_set_flags(a, 0, STORE_FLAGS_ADD, MF_SEEN, 0, 0, NULL, 0);
+	tap_is_int(store_flush(a, NULL, 0), STORE_EVALIDITY,
+	    "imap_flush_refuses_new_uidvalidity");
+	tap_is_int(store_sync(a, 0, &ch, NULL, 0), STORE_EVALIDITY,
+	    "imap_sync_reports_new_uidvalidity");
+	store_changes_free(&ch);
+	store_close(a);
+	if ((a = open_home(home, STORE_RDONLY)) == NULL)
+		return;
+	tap_ok(store_uidvalidity(a) == 42 && store_count(a) == 1 &&
+	    (store_flags(a, 0) & MF_SEEN) == 0,
+	    "imap_new_file_left_alone");
+	store_close(a);
+}
+
+static void
 test_notify(void)
 {
 	const char *home = new_home();
@@ -575,6 +690,10 @@ main(void)
 	test_append_copy_expunge();
 	test_append_crashes();
 	test_notify();
+	test_open_rules();
+	test_keywords_beyond_table();
+	test_keep_expunged();
+	test_validity_change();
 	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }

@@ -82,6 +82,8 @@ mb_from_date(const char *line, size_t n)
 	    "Fri ", "Sat ", "Sun " };
 	const char *end = line + n;
 
+	if (n < 24)
+		return -1;	/* shorter than "From  Www Mmm d hh:mm yyyy" */
 	/* The sender may contain spaces: find a day name followed by a
 	 * date that parses, from the right. */
 	for (const char *p = end - 4; p > line; p--) {

@@ -585,10 +585,8 @@ mb_append_commit(struct store *dst, uint32_t *uids, size_t *n,
 		if ((r = mb_write(mb, NULL, err, errlen)) != STORE_OK)
 			goto out;
 	} else {
+		/* No message to hold X-IMAPbase: the first new one will. */
 		mb->uidlast += mb->txn->n;
-		if (!mb->base.valid || dst->count == 0)
-			dst->uidvalidity = mb->base.valid ?
-			    mb->base.uidvalidity : dst->uidvalidity;
 	}
 	buf_init(&base, MBOX_FIELD_MAX);
 	if (need_base && mbox_imapbase_format(dst->uidvalidity, mb->uidlast,
@@ -643,17 +641,17 @@ sum_range(int fd, uint64_t off, uint64_t len)
 	return h;
 }
 
-/* Cut [S, S + L) out of the mbox (journaled). */
+/* Replace [S, S + L) of the mbox by lit (journaled). */
 static int
-cut_out(struct mbox *mb, uint64_t S, uint64_t L, uint64_t C, char *err,
-    size_t errlen)
+cut_out(struct mbox *mb, uint64_t S, uint64_t L, uint64_t C, const char *lit,
+    char *err, size_t errlen)
 {
 	struct mbox_plan pl;
 	uint64_t moved;
 	int r;
 
 	mbox_plan_init(&pl, C);
-	mbox_plan_edit(&pl, S, L, "", 0);
+	mbox_plan_edit(&pl, S, L, lit, strlen(lit));
 	r = mbox_rewrite(mb->fd, mb->jpath, &pl, &moved, err, errlen);
 	mbox_plan_free(&pl);
 	return r;
@@ -687,10 +685,15 @@ mb_append_recover(struct mbox *mb, char *err, size_t errlen)
 		log_msg(LOG_NOTICE, "%s: an interrupted append was complete",
 		    mb->path);
 	} else if (ours) {
+		/* Mail appended after the crash gets the separator we
+		 * meant to put before ours (it may still be zeros), or it
+		 * would join the last message. */
+		const char *sep = C > S + L ? prefix_for(mb->fd, S) : "";
+
 		log_msg(LOG_WARNING, "%s: removing an interrupted append "
 		    "(%llu bytes at %llu)", mb->path, (unsigned long long)L,
 		    (unsigned long long)S);
-		r = cut_out(mb, S, L, C, err, errlen);
+		r = cut_out(mb, S, L, C, sep, err, errlen);
 	}
 	if (r == 0 && (unlink(mb->apath) < 0 || fsync_statedir(mb) < 0))
 		r = -1;

@@ -28,7 +28,9 @@
  * [S, S + L) is ours: kept if its checksum matches (the append was
  * complete), else cut out with a journaled rewrite.  Mail an MTA
  * appended after the crash lies past S + L (or at S when step 3 never
- * happened) and is never touched.
+ * happened) and is never touched; when there is some, the cut region is
+ * replaced by the separator our messages would have had, so that mail
+ * still follows an empty line.
  */
 #include <errno.h>
 #include <fcntl.h>

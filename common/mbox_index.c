@@ -393,8 +393,10 @@ mb_index_save(struct mbox *mb)
 
 	if (!mb->ix_dirty && mb->ix != NULL && mb->nxlog_saved == mb->nxlog)
 		return;
-	if (!savable(mb))
+	if (!savable(mb)) {
+		mb_index_xlog_flush(mb);
 		return;
+	}
 	memset(&h, 0, sizeof(h));
 	if (mb->ix != NULL) {
 		h = *index_header(mb->ix);

@@ -637,6 +637,35 @@ test_keep_expunged(void)
 	store_close(a);
 }
 
+/* The expunge log is shared: a view opened after an expunge learns it
+ * from the index (QRESYNC, RFC 7162 3.2.5.2). */
+static void
+test_xlog_shared(void)
+{
+	const char *home = new_home();
+	struct store *a, *b;
+	unsigned char del[2] = { 1, 0 };
+	uint64_t ms;
+	uint32_t *u;
+	size_t n;
+
+	put(hpath(home, "inbox"), two, 0);
+	if ((a = open_home(home, 0)) == NULL)
+		return;
+	ms = store_highestmodseq(a);
+	store_expunge(a, del, NULL, 0);
+	store_close(a);
+	if ((b = open_home(home, STORE_RDONLY)) == NULL)
+		return;
+	tap_ok(store_expunged_since(b, ms, &u, &n) == STORE_OK && n == 1 &&
+	    u[0] == 1 && store_highestmodseq(b) > ms,
+	    "imap_expunge_log_shared_through_index");
+	free(u);
+	tap_is_int(store_expunged_since(b, 1, &u, &n), STORE_ENOENT,
+	    "imap_expunge_log_floor");
+	store_close(b);
+}
+
 static void
 test_validity_change(void)
 {
@@ -712,6 +741,7 @@ main(void)
 	test_keywords_beyond_table();
 	test_keep_expunged();
 	test_validity_change();
+	test_xlog_shared();
 	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }

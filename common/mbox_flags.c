@@ -14,6 +14,11 @@
  *
  * A message's keywords that do not fit the table (KW_MAX) are kept in
  * the file: its X-Keywords is rewritten with them appended.
+ *
+ * Modseqs: STORE gives the message the view's next modseq at once; the
+ * write under the lock gives it its final one, the index's
+ * HIGHESTMODSEQ + 1 (RFC 7162 3.1: shared by every session), so a
+ * caller reports MODSEQ after store_flush().
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -204,6 +204,10 @@ build(struct mbox *mb, const unsigned char *del, struct mbox_plan *pl,
 				r = -1;
 			else if (c > 0 && m->u.mb.pend == 0)
 				m->u.mb.bits |= MB_CHANGED;
+			/* The final modseq, above every other session's
+			 * (mb_refresh took the index's HIGHESTMODSEQ). */
+			if (r == 0 && m->u.mb.pend)
+				m->modseq = mb_next_modseq(mb);
 		}
 	}
 	free(v);

@@ -268,6 +268,18 @@ test_two_sessions(void)
 	tap_is_int(store_set_flags(b, 1, STORE_FLAGS_ADD, MF_SEEN, 0,
 	    store_modseq(b, 1) - 1, NULL, 0), STORE_EMODIFIED,
 	    "imap_unchangedsince_fails");
+	/* both change without syncing: the second gets a higher modseq */
+	store_set_flags(a, 0, STORE_FLAGS_ADD, MF_DRAFT, 0, 0, NULL, 0);
+	store_set_flags(b, 1, STORE_FLAGS_ADD, MF_SEEN, 0, 0, NULL, 0);
+	store_flush(a, NULL, 0);
+	store_flush(b, NULL, 0);
+	tap_ok(store_modseq(b, 1) > store_modseq(a, 0) &&
+	    store_highestmodseq(b) >= store_modseq(b, 1),
+	    "imap_modseqs_ordered_across_sessions");
+	store_sync(a, 0, &ch, NULL, 0);
+	store_changes_free(&ch);
+	store_sync(b, 0, &ch, NULL, 0);
+	store_changes_free(&ch);
 	store_append_begin(a, 0, 0, -1, &ap, NULL, 0);
 	store_append_write(ap, "Subject: 3\n\nthree\n", 17);
 	{

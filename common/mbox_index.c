@@ -127,6 +127,27 @@ mb_index_modseq(struct mbox *mb)
 	    index_header(mb->ix)->highestmodseq : 0;
 }
 
+/*
+ * A file without X-IMAPbase (every message expunged, the file deleted
+ * when empty, or a new file put in its place): the UIDVALIDITY and last
+ * UID the index remembers, so UIDs are not given out twice.  -1 if
+ * there is no usable index.
+ */
+int
+mb_index_base(struct mbox *mb, uint32_t *uidvalidity, uint32_t *uidlast)
+{
+	const struct index_hdr *h;
+
+	if (mb->ix == NULL)
+		return -1;
+	h = index_header(mb->ix);
+	if (h->uidvalidity == 0 || h->uidnext == 0)
+		return -1;
+	*uidvalidity = h->uidvalidity;
+	*uidlast = h->uidnext - 1;
+	return 0;
+}
+
 /* ---- loading ---- */
 
 struct base_ctx {

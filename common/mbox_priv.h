@@ -173,6 +173,7 @@ uint64_t mb_next_modseq(struct mbox *mb);
 int mb_index_claim_recent(struct mbox *mb, uint32_t *recent_uid);
 void mb_index_xlog_flush(struct mbox *mb);
 void mb_index_adopt_modseqs(struct mbox *mb);
+int mb_index_base(struct mbox *mb, uint32_t *uidvalidity, uint32_t *uidlast);
 uint64_t mb_index_modseq(struct mbox *mb);
 enum store_result mb_index_xlog_since(struct mbox *mb, uint64_t since,
     uint32_t **uids, size_t *n);

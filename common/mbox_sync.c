@@ -259,9 +259,13 @@ number(struct mbox *mb, struct store_msg *l, unsigned n, uint32_t prev,
 {
 	uint32_t limit = mb->base.valid ? mb->base.uidlast : 0;
 
-	if (limit < mb->uidlast)
+	/* An X-UID counts up to what the file says was given out, and in a
+	 * view also up to what the view gave out; new ones come after
+	 * both (and after what the index remembers). */
+	if (check && limit < mb->uidlast)
 		limit = mb->uidlast;
-	mb->uidlast = limit;
+	if (mb->uidlast < limit)
+		mb->uidlast = limit;
 	for (unsigned i = 0; i < n; i++) {
 		struct store_msg *m = &l[i];
 
@@ -366,9 +370,12 @@ load_locked(struct mbox *mb, char *err, size_t errlen)
 		free(mb->st.msgs);
 		mb->st.msgs = l.v;
 		mb->st.count = l.n;
-		mb->st.uidvalidity = mb->base.valid ? mb->base.uidvalidity :
-		    (uint32_t)time(NULL);
 		mb->uidlast = 0;
+		if (mb->base.valid)
+			mb->st.uidvalidity = mb->base.uidvalidity;
+		else if (mb_index_base(mb, &mb->st.uidvalidity,
+		    &mb->uidlast) < 0)
+			mb->st.uidvalidity = (uint32_t)time(NULL);
 		if (number(mb, mb->st.msgs, mb->st.count, 0, 0) < 0)
 			renumber_all(mb);
 		if (mb->st.highestmodseq == 0)
@@ -397,10 +404,15 @@ mb_load(struct mbox *mb, char *err, size_t errlen)
 	if ((r = mb_lock(mb, err, errlen)) != STORE_OK)
 		return r;
 	if (mb->fd < 0) {
-		mb->st.uidvalidity = (uint32_t)time(NULL);
+		/* No file (never had mail, or deleted when empty): the
+		 * index remembers the UIDs given out. */
+		if (mb_index_base(mb, &mb->st.uidvalidity, &mb->uidlast) < 0)
+			mb->st.uidvalidity = (uint32_t)time(NULL);
 		mb->st.highestmodseq = mb_next_modseq(mb);
+		if (mb_index_modseq(mb) > mb->st.highestmodseq)
+			mb->st.highestmodseq = mb_index_modseq(mb);
 		mb->xfloor = mb->st.highestmodseq;
-		mb->st.uidnext = 1;
+		mb->st.uidnext = mb->uidlast + 1;
 		mb_sig_take(mb);
 		return STORE_OK;
 	}

@@ -678,6 +678,43 @@ test_xlog_shared(void)
 	store_close(b);
 }
 
+/* Every message expunged (or the file deleted when empty, as mutt may):
+ * the UIDs given out are not given again. */
+static void
+test_uids_survive_empty(void)
+{
+	const char *home = new_home();
+	struct store *a;
+	struct store_append *ap;
+	unsigned char del[2] = { 1, 1 };
+	uint32_t uv, uv2, uids[1];
+	size_t n;
+
+	put(hpath(home, "inbox"), two, 0);
+	if ((a = open_home(home, 0)) == NULL)
+		return;
+	uv = store_uidvalidity(a);
+	store_expunge(a, del, NULL, 0);
+	store_close(a);
+	unlink(hpath(home, "inbox"));
+	if ((a = open_home(home, 0)) == NULL)
+		return;
+	tap_ok(store_count(a) == 0 && store_uidvalidity(a) == uv &&
+	    store_uidnext(a) == 3, "imap_empty_folder_keeps_uidnext");
+	store_append_begin(a, 0, 0, -1, &ap, NULL, 0);
+	store_append_write(ap, "Subject: x\n\nx\n", 14);
+	store_append_end(ap, NULL, 0);
+	tap_ok(store_append_commit(a, uids, &n, &uv2, NULL, 0) == STORE_OK &&
+	    n == 1 && uids[0] == 3 && uv2 == uv,
+	    "imap_uids_not_reused_after_empty");
+	store_close(a);
+	if ((a = open_home(home, STORE_RDONLY)) == NULL)
+		return;
+	tap_ok(store_count(a) == 1 && store_uid(a, 0) == 3 &&
+	    store_uidvalidity(a) == uv, "imap_recreated_file_carries_base");
+	store_close(a);
+}
+
 static void
 test_validity_change(void)
 {
@@ -753,6 +790,7 @@ main(void)
 	test_keywords_beyond_table();
 	test_keep_expunged();
 	test_validity_change();
+	test_uids_survive_empty();
 	test_xlog_shared();
 	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();

@@ -4,8 +4,9 @@
  * Staging: each transaction has one temporary file in the state
  * directory, unlinked as soon as it is created (nothing to clean up
  * after a crash).  A staged message is stored as it will be in the mbox,
- * except for its X-UID: the From_ line "From MAILER-DAEMON <asctime of
- * the internal date, UTC>", Status/X-Status/X-Keywords as Dovecot
+ * except for its X-UID: the From_ line "From <sender> <asctime of the
+ * internal date, UTC>" (the sender of the From_ line a message copied
+ * from an mbox had, else MAILER-DAEMON as Dovecot writes), Status/X-Status/X-Keywords as Dovecot
  * writes them (no O: the message is new to mail readers), the message
  * with LF line ends (CRLF converted) and mboxrd quoting (a line matching
  * ^>*From  gets one more '>'), a final LF if it lacked one, and the
@@ -226,9 +227,9 @@ txn_start(struct mbox *mb, char *err, size_t errlen)
 	return STORE_OK;
 }
 
-enum store_result
-mb_append_begin(struct store *st, unsigned flags, kwset_t kw,
-    time_t internal, struct store_append **outp, char *err, size_t errlen)
+static enum store_result
+begin(struct store *st, unsigned flags, kwset_t kw, time_t internal,
+    const char *sender, struct store_append **outp, char *err, size_t errlen)
 {
 	struct mbox *mb = (struct mbox *)st;
 	struct mb_app *a;
@@ -254,7 +255,7 @@ mb_append_begin(struct store *st, unsigned flags, kwset_t kw,
 	a->start = mb->txn->size;
 	a->bol = 1;
 	buf_init(&h, MBOX_FIELD_MAX + 256);
-	(void)buf_printf(&h, "From MAILER-DAEMON %s\n", date);
+	(void)buf_printf(&h, "From %s %s\n", sender, date);
 	a->fromlen = (uint32_t)h.len;
 	(void)mbox_status_format(flags, 0, &h);
 	(void)mbox_xstatus_format(flags, &h);
@@ -272,6 +273,42 @@ mb_append_begin(struct store *st, unsigned flags, kwset_t kw,
 }
 
 enum store_result
+mb_append_begin(struct store *st, unsigned flags, kwset_t kw,
+    time_t internal, struct store_append **outp, char *err, size_t errlen)
+{
+	return begin(st, flags, kw, internal, "MAILER-DAEMON", outp, err,
+	    errlen);
+}
+
+/* The sender on an mbox message's From_ line, if it is one plain
+ * word (printable, no space), into out; else MAILER-DAEMON. */
+static void
+from_sender(struct store *src, unsigned si, char *out, size_t outlen)
+{
+	struct mbox *mb = (struct mbox *)src;
+	char line[300];
+	ssize_t r = -1;
+	size_t i = 5, k = 0;
+
+	snprintf(out, outlen, "MAILER-DAEMON");
+	if (src->maildir || mb->fd < 0 || mb_lock(mb, NULL, 0) != STORE_OK)
+		return;
+	if (mb_refresh(mb, NULL, 0) == STORE_OK && mb->fd >= 0 &&
+	    !(src->msgs[si].u.mb.bits & MB_VANISHED))
+		r = pread(mb->fd, line, sizeof(line), (off_t)
+		    src->msgs[si].u.mb.from);
+	mb_unlock(mb);
+	if (r < 6 || memcmp(line, "From ", 5) != 0)
+		return;
+	while (i < (size_t)r && line[i] > ' ' && line[i] < 127 && k + 1 < outlen)
+		i++, k++;
+	if (k == 0 || i == (size_t)r || line[i] != ' ' || k + 1 >= outlen)
+		return;
+	memcpy(out, line + 5, k);
+	out[k] = '\0';
+}
+
+enum store_result
 mb_copy(struct store *src, unsigned si, struct store *dst, char *err,
     size_t errlen)
 {
@@ -280,7 +317,7 @@ mb_copy(struct store *src, unsigned si, struct store *dst, char *err,
 	struct store_append *a;
 	struct msg_stream *ms;
 	enum store_result r;
-	char buf[16384];
+	char buf[16384], sender[256];
 	ssize_t n;
 
 	for (unsigned b = 0; b < KW_MAX; b++) {
@@ -298,11 +335,12 @@ mb_copy(struct store *src, unsigned si, struct store *dst, char *err,
 			    skw->name[b]);
 		kw |= (kwset_t)1 << k;
 	}
+	from_sender(src, si, sender, sizeof(sender));
 	if ((r = store_msg_open(src, si, &ms)) != STORE_OK)
 		return store_fail(r, err, errlen, "the message has been "
 		    "expunged");
-	r = mb_append_begin(dst, store_flags(src, si), kw,
-	    store_internal_date(src, si), &a, err, errlen);
+	r = begin(dst, store_flags(src, si), kw, store_internal_date(src, si),
+	    sender, &a, err, errlen);
 	if (r != STORE_OK) {
 		msg_stream_close(ms);
 		return r;

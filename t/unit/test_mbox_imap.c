@@ -442,10 +442,27 @@ test_append_copy_expunge(void)
 	tap_ok(store_append_commit(b, uids, &n, &uv, NULL, 0) == STORE_OK &&
 	    n == 1 && uids[0] == 1, "imap_copy_committed");
 	store_sync(b, 0, &ch, NULL, 0);
+	{
+		char *t = slurp(hpath(home, "mail/other"));
+
+		tap_ok(strncmp(t, "From MAILER-DAEMON Mon Jan  1 00:00:00 2024\n",
+		    44) == 0, "imap_copy_keeps_from_line_sender_and_date");
+		free(t);
+	}
 	tap_ok(store_count(b) == 1 && store_flags(b, 0) == MF_SEEN &&
 	    body_is(b, 0, "Subject: q\n\nFrom here\n>From there\nno newline\n") &&
 	    store_internal_date(b, 0) == 1704067200, "imap_copy_round_trip");
 	store_changes_free(&ch);
+	tap_ok(store_copy(a, 0, b, NULL, 0) == STORE_OK &&
+	    store_append_commit(b, uids, &n, &uv, NULL, 0) == STORE_OK &&
+	    n == 1 && uids[0] == 2, "imap_copy_second");
+	{
+		char *t = slurp(hpath(home, "mail/other"));
+
+		tap_ok(strstr(t, "\nFrom a Mon Jan  1 00:00:00 2024\n") != NULL,
+		    "imap_copy_from_mbox_keeps_sender");
+		free(t);
+	}
 	store_close(b);
 	/* expunge */
 	ms = store_highestmodseq(a);

@@ -13,16 +13,28 @@
 
 #include "crlf.h"
 
-/* Per-message data in struct store_msg (store_int.h). */
+/*
+ * Per-message data in struct store_msg (store_int.h).  Offsets are into
+ * the file as the view last read it (struct mbox.sig); every operation
+ * that uses them first checks the file is still that one (mbox_refresh).
+ */
 struct mb_msg {
 	uint64_t from;		/* offset of the From_ line */
 	uint64_t hdr;		/* first content byte */
 	uint64_t end;		/* end of content (no separator) */
 	uint64_t xuid_off;	/* first X-UID field, or 0 */
 	uint32_t xuid_len;
-	uint8_t from_nl;	/* From_ line ends with LF */
-	uint8_t newuid;		/* UID not yet in the file */
+	uint32_t pend;		/* 1 + index into mbox.pend, or 0 */
+	uint8_t bits;		/* MB_* */
 };
+
+#define MB_FROM_NL 0x01		/* From_ line ends with LF */
+#define MB_NEWUID 0x02		/* UID not yet in the file */
+#define MB_OLD 0x04		/* Status holds O: seen by a mail reader */
+#define MB_VANISHED 0x08	/* no longer in the file (found by a refresh) */
+#define MB_CHANGED 0x10		/* flags changed by others: report at sync */
+#define MB_KWLOST 0x20		/* X-Keywords names the table could not take */
+#define MB_SETOLD 0x40		/* claimed \Recent: write Status O */
 
 /*
  * mbox_parse.c: the mbox reader.  Both work on bytes handed to them in
@@ -34,12 +46,19 @@ struct mb_msg {
  * so a size can never disagree with the stream.
  */
 #define MBOX_FILTER_SLACK 32	/* output one call may add beyond its input */
-#define MBOX_VAL_MAX 64		/* captured bytes of an internal header value */
+#define MBOX_VAL_MAX 128	/* captured bytes of an internal header value */
+/* A value longer than MBOX_VAL_MAX is read back from the file, up to
+ * this many bytes (26 keywords of 255 bytes, folded, fit; the rest of a
+ * longer one is ignored). */
+#define MBOX_FIELD_MAX 16384
 #define MBOX_NAME_MAX 14	/* strlen("Content-Length"), longest hidden name */
 
 enum mbox_field_kind {
 	MBOX_F_NONE = 0,
 	MBOX_F_OTHER,		/* hidden, value unused */
+	MBOX_F_STATUS,
+	MBOX_F_XSTATUS,
+	MBOX_F_XKEYWORDS,
 	MBOX_F_XUID,
 	MBOX_F_IMAPBASE,
 	MBOX_F_IMAP,		/* UW imapd's pseudo message */
@@ -49,8 +68,20 @@ struct mbox_field {
 	int kind;
 	uint64_t off, end;	/* field bytes incl. continuation lines */
 	uint64_t val_off;	/* first byte after the ':' */
-	size_t vlen;
-	char val[MBOX_VAL_MAX];	/* value bytes of the first line, bounded */
+	size_t vlen;		/* bytes in val */
+	int trunc;		/* the value is longer than val */
+	char val[MBOX_VAL_MAX];	/* value bytes, continuation lines and
+				 * line ends included, bounded */
+};
+
+/* A field as the scanner reports it: file offsets of the whole field
+ * [off, end) and of its value [val_off, end); the value's bytes in v
+ * unless trunc (then read them from the file, mbox_val_read). */
+struct mbox_val {
+	int present, trunc;
+	uint64_t off, end, val_off;
+	size_t n;
+	char v[MBOX_VAL_MAX];
 };
 
 struct mbox_filter {
@@ -81,11 +112,13 @@ struct mbox_base {
 	uint64_t field_off, field_len;
 	uint64_t v_off, l_off;	/* the two numbers, for in-place update */
 	uint32_t v_len, l_len;
+	struct mbox_val val;	/* the whole value (keyword names) */
 };
 
 struct mbox_rec {
 	uint64_t from, hdr, end;
-	int64_t wire;
+	int64_t wire, raw;
+	struct mbox_val status, xstatus, xkw;
 	uint32_t xuid;		/* value of the first X-UID, 0 if unusable */
 	uint64_t xuid_off;
 	uint32_t xuid_len;
@@ -158,6 +191,11 @@ enum mbox_crash_point {
 	MBOX_CRASH_WRITTEN,		/* new content written, not cut */
 	MBOX_CRASH_TRUNC_MARKED,	/* about to cut the mbox short */
 	MBOX_CRASH_TRUNCATED,		/* cut, journal not yet removed */
+	/* mbox_append.c's commit */
+	MBOX_CRASH_APPEND_MARKED,	/* marker written, mbox untouched */
+	MBOX_CRASH_APPEND_EXTENDED,	/* mbox grown (zeros), marker 'X' */
+	MBOX_CRASH_APPEND_HALF,		/* half the new messages written */
+	MBOX_CRASH_APPEND_WRITTEN,	/* all written, marker not removed */
 };
 extern void (*mbox_crash_hook)(int point);
 

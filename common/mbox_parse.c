@@ -21,7 +21,8 @@
  *
  * Every byte is untrusted: the state is a few counters and fixed
  * buffers (a header name of at most MBOX_NAME_MAX bytes, the first
- * MBOX_VAL_MAX bytes of our own fields); lines of any length pass
+ * MBOX_VAL_MAX bytes of our own fields' values, with their offsets so a
+ * longer value can be read back from the file); lines of any length pass
  * through without being stored; time is linear in the input.
  */
 #include <string.h>
@@ -31,13 +32,15 @@
 
 enum { F_BOL, F_NAME, F_CR, F_GT, F_GTFROM, F_VIS, F_HID };
 
+static void capture(struct mbox_filter *f, const unsigned char *p, size_t n);
+
 static const struct {
 	const char *name;
 	int kind;
 } hidden[] = {
-	{ "Status", MBOX_F_OTHER }, { "X-Status", MBOX_F_OTHER },
+	{ "Status", MBOX_F_STATUS }, { "X-Status", MBOX_F_XSTATUS },
 	{ "X-UID", MBOX_F_XUID }, { "X-IMAPbase", MBOX_F_IMAPBASE },
-	{ "X-IMAP", MBOX_F_IMAP }, { "X-Keywords", MBOX_F_OTHER },
+	{ "X-IMAP", MBOX_F_IMAP }, { "X-Keywords", MBOX_F_XKEYWORDS },
 	{ "Content-Length", MBOX_F_OTHER },
 };
 
@@ -115,6 +118,7 @@ at_bol(struct mbox_filter *f, unsigned char c)
 {
 	if (f->in_hdr && (c == ' ' || c == '\t')) {	/* continuation */
 		if (f->hidden) {
+			capture(f, &c, 1);
 			f->st = F_HID;
 			return;
 		}
@@ -207,18 +211,20 @@ step(struct mbox_filter *f, unsigned char c)
 	}
 }
 
-/* Hidden bytes: keep the first line's value for the scanner. */
+/* Hidden bytes after the ':' (continuation lines and line ends
+ * included): keep the first MBOX_VAL_MAX of them; trunc says there were
+ * more, which the reader then fetches from the file by offset. */
 static void
 capture(struct mbox_filter *f, const unsigned char *p, size_t n)
 {
-	uint64_t start = f->off;
+	size_t room = MBOX_VAL_MAX - f->cap.vlen;
 
-	if (!f->capturing || start < f->cap.val_off)
+	if (!f->capturing)
 		return;
-	if (start - f->cap.val_off != f->cap.vlen)
-		return;		/* past the first line, or full */
-	if (n > MBOX_VAL_MAX - f->cap.vlen)
-		n = MBOX_VAL_MAX - f->cap.vlen;
+	if (n > room) {
+		f->cap.trunc = 1;
+		n = room;
+	}
 	memcpy(f->cap.val + f->cap.vlen, p, n);
 	f->cap.vlen += n;
 }
@@ -243,7 +249,7 @@ mbox_filter_run(struct mbox_filter *f, const unsigned char *p, size_t n)
 		if (f->st == F_VIS)
 			emit(f, p, k);
 		else
-			capture(f, p, nl ? k - 1 : k);
+			capture(f, p, k);
 		p += k, n -= k, f->off += k;
 		if (nl != NULL) {
 			f->st = F_BOL;
@@ -266,21 +272,36 @@ mbox_filter_finish(struct mbox_filter *f)
 
 enum { S_JUNK_BOL, S_JUNK, S_FROM, S_BOL, S_LINE };
 
+/* A field's value as the reader gets it: file offsets, and the bytes
+ * when they all fit. */
+static void
+set_val(struct mbox_val *v, uint64_t hdr, const struct mbox_field *fl)
+{
+	v->present = 1;
+	v->off = hdr + fl->off;
+	v->end = hdr + fl->end;
+	v->val_off = hdr + fl->val_off;
+	v->n = fl->vlen;
+	v->trunc = fl->trunc;
+	memcpy(v->v, fl->val, fl->vlen);
+}
+
 /* Value of an X-UID: digits, optional blanks around them. */
 static uint32_t
-parse_xuid(const char *v, size_t n)
+parse_xuid(const char *v, size_t n, int trunc)
 {
 	uint64_t x = 0;
 	size_t i = 0, d;
 
-	if (n == MBOX_VAL_MAX)
+	if (trunc)
 		return 0;	/* not a short number: unusable */
 	while (i < n && (v[i] == ' ' || v[i] == '\t'))
 		i++;
 	for (d = i; i < n && v[i] >= '0' && v[i] <= '9' && x <= UINT32_MAX;
 	    i++)
 		x = x * 10 + (uint64_t)(v[i] - '0');
-	while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r'))
+	while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' ||
+	    v[i] == '\n'))
 		i++;
 	return i == n && i > d && x < UINT32_MAX ? (uint32_t)x : 0;
 }
@@ -316,6 +337,7 @@ parse_base(struct mbox_scan *s, const struct mbox_field *fl)
 	b->kind = fl->kind;
 	b->field_off = s->cur.hdr + fl->off;
 	b->field_len = fl->end - fl->off;
+	set_val(&b->val, s->cur.hdr, fl);
 	if (base_number(fl->val, fl->vlen, &i, &b->uidvalidity, &at, &len) < 0)
 		return;
 	b->v_off = val + at, b->v_len = (uint32_t)len;
@@ -323,10 +345,10 @@ parse_base(struct mbox_scan *s, const struct mbox_field *fl)
 	    base_number(fl->val, fl->vlen, &i, &b->uidlast, &at, &len) < 0)
 		return;
 	b->l_off = val + at, b->l_len = (uint32_t)len;
-	if (i == MBOX_VAL_MAX)
+	if (i == fl->vlen && fl->trunc)
 		return;		/* the number may go on past what we kept */
 	if (i < fl->vlen && fl->val[i] != ' ' && fl->val[i] != '\t' &&
-	    fl->val[i] != '\r')
+	    fl->val[i] != '\r' && fl->val[i] != '\n')
 		return;
 	b->valid = b->uidvalidity != 0 && b->uidlast < UINT32_MAX;
 }
@@ -335,12 +357,18 @@ static void
 on_field(void *arg, const struct mbox_field *fl)
 {
 	struct mbox_scan *s = arg;
+	struct mbox_val *v = fl->kind == MBOX_F_STATUS ? &s->cur.status :
+	    fl->kind == MBOX_F_XSTATUS ? &s->cur.xstatus :
+	    fl->kind == MBOX_F_XKEYWORDS ? &s->cur.xkw : NULL;
 
-	if (fl->kind == MBOX_F_XUID && s->cur.xuid_len == 0 &&
+	if (v != NULL) {
+		if (!v->present)	/* the first one counts, as for X-UID */
+			set_val(v, s->cur.hdr, fl);
+	} else if (fl->kind == MBOX_F_XUID && s->cur.xuid_len == 0 &&
 	    fl->end - fl->off <= UINT32_MAX) {
 		s->cur.xuid_off = s->cur.hdr + fl->off;
 		s->cur.xuid_len = (uint32_t)(fl->end - fl->off);
-		s->cur.xuid = parse_xuid(fl->val, fl->vlen);
+		s->cur.xuid = parse_xuid(fl->val, fl->vlen, fl->trunc);
 	} else if ((fl->kind == MBOX_F_IMAPBASE || fl->kind == MBOX_F_IMAP) &&
 	    s->first && s->base.kind == MBOX_F_NONE) {
 		parse_base(s, fl);
@@ -374,6 +402,7 @@ end_msg(struct mbox_scan *s, uint64_t end)
 
 	mbox_filter_finish(&s->f);
 	s->cur.end = end;
+	s->cur.raw = (int64_t)s->crlf.in;
 	s->cur.wire = (int64_t)crlf_count_finish(&s->crlf);
 	if (s->first) {
 		b = &s->base;

@@ -4,7 +4,10 @@
  * ranges are ordered and inside the input; the wire size the scanner
  * counted equals what the stream filter produces from the same range
  * (converted with crlf.h), whatever the chunking; X-UID and X-IMAPbase
- * offsets point into the input at the field names.
+ * offsets point into the input at the field names; a captured Status,
+ * X-Status, X-Keywords or X-IMAPbase value is exactly the input's bytes
+ * at its offsets (all of them, or a prefix of MBOX_VAL_MAX with trunc
+ * set), inside the message's header.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,6 +50,24 @@ streamed_wire(const uint8_t *p, size_t n, size_t step)
 	return c.out;
 }
 
+/* A captured value against the input. */
+static void
+check_val(const struct ctx *x, const struct mbox_rec *r,
+    const struct mbox_val *v)
+{
+	uint64_t len;
+
+	if (!v->present)
+		return;
+	if (v->off < r->hdr || v->val_off < v->off || v->end < v->val_off ||
+	    v->end > r->end || v->n > MBOX_VAL_MAX)
+		__builtin_trap();
+	len = v->end - v->val_off;
+	if ((v->trunc ? v->n != MBOX_VAL_MAX || len <= MBOX_VAL_MAX :
+	    v->n != len) || memcmp(v->v, x->data + v->val_off, v->n) != 0)
+		__builtin_trap();
+}
+
 static int
 on_msg(void *arg, const struct mbox_rec *r, const struct mbox_base *b)
 {
@@ -62,6 +83,11 @@ on_msg(void *arg, const struct mbox_rec *r, const struct mbox_base *b)
 	if (b != NULL && b->valid && (b->l_off + b->l_len > r->end ||
 	    b->v_off < r->hdr))
 		__builtin_trap();
+	check_val(x, r, &r->status);
+	check_val(x, r, &r->xstatus);
+	check_val(x, r, &r->xkw);
+	if (b != NULL)
+		check_val(x, r, &b->val);
 	if ((uint64_t)r->wire != streamed_wire(x->data + r->hdr,
 	    r->end - r->hdr, x->step))
 		__builtin_trap();

@@ -1,0 +1,741 @@
+/*
+ * mbox_sync.c - reading the mbox into the view and keeping it current.
+ *
+ * The view's offsets describe the file as it was when last read (struct
+ * mb_sig: device, inode, size, mtime in ns, a hash of the last MB_TAIL
+ * bytes and of the X-IMAPbase field).  mb_refresh(), run under the locks
+ * by every operation that reads or writes by offset, compares:
+ *   - same identity, size and mtime: nothing to read;
+ *   - grown, the tail hash and X-IMAPbase unchanged, the old end after
+ *     an empty line and a "From " line there: only the new tail is read
+ *     (an MTA delivered);
+ *   - anything else (mutt rewrote the file, another session expunged,
+ *     the file was replaced): the whole file is read again and matched
+ *     with the view by X-UID (UIDs only increase, RFC 3501 2.3.1.1).
+ * Messages found in the file but not in the view wait in mb->extra
+ * until store_sync() adds them; view messages no longer in the file are
+ * marked MB_VANISHED until store_sync() reports them; flags changed by
+ * others are taken into the view with a fresh modseq (MB_CHANGED).
+ *
+ * UIDs use the format mutt, UW imapd and Dovecot share: the first
+ * message holds "X-IMAPbase: <uidvalidity> <uidlast>" (UW imapd's hidden
+ * first message "X-IMAP:"), each message "X-UID: <uid>".  An X-UID counts
+ * only if it is above the previous message's, not above uidlast, and for
+ * a message new to the view not below the view's UIDNEXT; otherwise the
+ * message gets the next UID, written into the file by mbox_update.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mbox_priv.h"
+#include "util.h"
+
+uint64_t
+mb_hash(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+void
+mb_list_push(struct mb_list *l, const struct store_msg *m)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 256;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+	}
+	l->v[l->n++] = *m;
+}
+
+/* ---- the file's signature ---- */
+
+/* Hash of [off, off + n) of the file; 0 if it cannot be read. */
+static uint64_t
+hash_range(int fd, uint64_t off, uint64_t n)
+{
+	unsigned char buf[MB_TAIL];
+	uint64_t h = MB_HASH_INIT;
+
+	if (n > sizeof(buf) || pread(fd, buf, (size_t)n, (off_t)off) !=
+	    (ssize_t)n)
+		return 0;
+	return mb_hash(h, buf, (size_t)n);
+}
+
+static uint64_t
+tail_hash(int fd, uint64_t size)
+{
+	uint64_t n = size < MB_TAIL ? size : MB_TAIL;
+
+	return hash_range(fd, size - n, n);
+}
+
+/* Hash of the X-IMAPbase field without its uidlast digits: another
+ * session raising uidlast in place (an append) is not a rewrite. */
+uint64_t
+mb_sig_base_hash(struct mbox *mb)
+{
+	const struct mbox_base *b = &mb->base;
+	unsigned char buf[MB_TAIL];
+	uint64_t n = b->field_len, h = MB_HASH_INIT, cut;
+
+	if (b->kind == MBOX_F_NONE || n > sizeof(buf) ||
+	    pread(mb->fd, buf, (size_t)n, (off_t)b->field_off) != (ssize_t)n)
+		return 0;
+	if (!b->valid || b->l_off < b->field_off ||
+	    b->l_off + b->l_len > b->field_off + n)
+		return mb_hash(h, buf, (size_t)n);
+	cut = b->l_off - b->field_off;
+	h = mb_hash(h, buf, (size_t)cut);
+	return mb_hash(h, buf + cut + b->l_len, (size_t)(n - cut - b->l_len));
+}
+
+/* uidlast as the file says now (same place, same width); 0 if not
+ * digits. */
+static uint32_t
+base_uidlast_now(struct mbox *mb)
+{
+	char d[16];
+	uint64_t v = 0;
+
+	if (!mb->base.valid || mb->base.l_len == 0 || mb->base.l_len > 10 ||
+	    pread(mb->fd, d, mb->base.l_len, (off_t)mb->base.l_off) !=
+	    (ssize_t)mb->base.l_len)
+		return 0;
+	for (uint32_t i = 0; i < mb->base.l_len; i++) {
+		if (d[i] < '0' || d[i] > '9')
+			return 0;
+		v = v * 10 + (uint64_t)(d[i] - '0');
+	}
+	return v < UINT32_MAX ? (uint32_t)v : 0;
+}
+
+void
+mb_sig_take(struct mbox *mb)
+{
+	struct stat st;
+
+	memset(&mb->sig, 0, sizeof(mb->sig));
+	if (mb->fd < 0 || fstat(mb->fd, &st) < 0)
+		return;
+	mb->sig.valid = 1;
+	mb->sig.dev = (uint64_t)st.st_dev;
+	mb->sig.ino = (uint64_t)st.st_ino;
+	mb->sig.size = (uint64_t)st.st_size;
+	mb->sig.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+	    st.st_mtim.tv_nsec;
+	mb->sig.tailsum = tail_hash(mb->fd, mb->sig.size);
+	mb->sig.basesum = mb_sig_base_hash(mb);
+}
+
+/* Without reading: is the file (by path) the one the view describes? */
+int
+mb_sig_same(struct mbox *mb)
+{
+	struct stat st;
+
+	if (stat(mb->path, &st) < 0)
+		return !mb->sig.valid && mb->fd < 0;
+	return mb->sig.valid && mb->sig.dev == (uint64_t)st.st_dev &&
+	    mb->sig.ino == (uint64_t)st.st_ino &&
+	    mb->sig.size == (uint64_t)st.st_size &&
+	    mb->sig.mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 +
+	    st.st_mtim.tv_nsec;
+}
+
+/* ---- scanning ---- */
+
+struct scanctx {
+	struct mbox *mb;
+	struct mb_list *out;
+};
+
+static int
+on_msg(void *arg, const struct mbox_rec *r, const struct mbox_base *b)
+{
+	struct scanctx *x = arg;
+	struct mbox *mb = x->mb;
+	struct store_msg m;
+
+	if (b != NULL) {
+		mb->base = *b;
+		mb_base_keywords(mb);
+	}
+	if (r->pseudo) {
+		memset(&mb->pseudo, 0, sizeof(mb->pseudo));
+		mb->pseudo.from = r->from;
+		mb->pseudo.hdr = r->hdr;
+		mb->pseudo.end = r->end;
+		mb->pseudo.bits = r->from_nl ? MB_FROM_NL : 0;
+		mb->has_pseudo = 1;
+		return 0;
+	}
+	if (x->out->n >= STORE_MAX_MSGS)
+		return 1;
+	memset(&m, 0, sizeof(m));
+	m.uid = r->xuid;	/* a candidate until number() checks it */
+	m.wire = r->wire;
+	m.raw = r->raw;
+	m.internal = -1;
+	m.u.mb.from = r->from;
+	m.u.mb.hdr = r->hdr;
+	m.u.mb.end = r->end;
+	m.u.mb.xuid_off = r->xuid_off;
+	m.u.mb.xuid_len = r->xuid_len;
+	m.u.mb.bits = r->from_nl ? MB_FROM_NL : 0;
+	mb_msg_flags(mb, r, &m);
+	mb_list_push(x->out, &m);
+	return 0;
+}
+
+/* Read the messages from file offset start (a message's From_ line, or
+ * 0: then the first message's X-IMAPbase is read too) to the end. */
+static enum store_result
+scan(struct mbox *mb, uint64_t start, struct mb_list *out, char *err,
+    size_t errlen)
+{
+	struct scanctx x = { mb, out };
+	uint64_t off = start, size;
+	unsigned char *buf;
+	struct mbox_scan s;
+	struct stat st;
+	ssize_t n = 0;
+
+	if (fstat(mb->fd, &st) < 0)
+		return store_fail(STORE_ETEMP, err, errlen, "%s: %m", mb->path);
+	size = (uint64_t)st.st_size;
+	if (start == 0) {
+		memset(&mb->base, 0, sizeof(mb->base));
+		mb->has_pseudo = 0;
+	}
+	mbox_scan_init(&s, start, start == 0, on_msg, &x);
+	buf = xmalloc(STORE_IOBUF);
+	/* Up to the size we saw, even if someone ignoring the locks
+	 * appends meanwhile. */
+	while (off < size && (n = pread(mb->fd, buf, size - off < STORE_IOBUF ?
+	    (size_t)(size - off) : STORE_IOBUF, (off_t)off)) > 0 &&
+	    mbox_scan_feed(&s, buf, (size_t)n) == 0)
+		off += (uint64_t)n;
+	free(buf);
+	if (n < 0)
+		return store_fail(STORE_ETEMP, err, errlen, "reading %s: %m",
+		    mb->path);
+	if (mbox_scan_end(&s) != 0)
+		return store_fail(STORE_EPERM, err, errlen, "%s holds more "
+		    "than %u messages", mb->path, STORE_MAX_MSGS);
+	return STORE_OK;
+}
+
+/* ---- UIDs ---- */
+
+static int
+in_view(const struct store *st, uint32_t uid)
+{
+	unsigned i;
+
+	return store_find_uid(st, uid, &i);
+}
+
+/*
+ * Check the candidate UIDs of l[0..n) (file order, after a message with
+ * UID prev) and give the next UID to each that fails.  check: the view
+ * exists, so a UID below its UIDNEXT must be one of its messages.
+ * -1 when UIDs run out.
+ */
+static int
+number(struct mbox *mb, struct store_msg *l, unsigned n, uint32_t prev,
+    int check)
+{
+	uint32_t limit = mb->base.valid ? mb->base.uidlast : 0;
+
+	/* An X-UID counts up to what the file says was given out, and in a
+	 * view also up to what the view gave out; new ones come after
+	 * both (and after what the index remembers). */
+	if (check && limit < mb->uidlast)
+		limit = mb->uidlast;
+	if (mb->uidlast < limit)
+		mb->uidlast = limit;
+	for (unsigned i = 0; i < n; i++) {
+		struct store_msg *m = &l[i];
+
+		if (m->uid > prev && m->uid <= limit && (!check ||
+		    m->uid >= mb->st.uidnext || in_view(&mb->st, m->uid))) {
+			prev = m->uid;
+			continue;
+		}
+		if (mb->uidlast >= UINT32_MAX - 1)
+			return -1;
+		m->uid = prev = ++mb->uidlast;
+		m->u.mb.bits |= MB_NEWUID;
+	}
+	return 0;
+}
+
+/* At open, out of UIDs: start over under a new UIDVALIDITY. */
+static void
+renumber_all(struct mbox *mb)
+{
+	log_msg(LOG_WARNING, "%s: UIDs exhausted; new UIDVALIDITY", mb->path);
+	mb->st.uidvalidity = mb->st.uidvalidity + 1 != 0 ?
+	    mb->st.uidvalidity + 1 : 1;
+	for (unsigned i = 0; i < mb->st.count; i++) {
+		mb->st.msgs[i].uid = i + 1;
+		mb->st.msgs[i].u.mb.bits |= MB_NEWUID;
+	}
+	mb->uidlast = mb->st.count;
+	mb->base.valid = 0;	/* rewrite X-IMAPbase whole */
+}
+
+/* ---- \Recent ---- */
+
+/*
+ * A message is new to mail readers while its Status lacks O.  The first
+ * read-write IMAP view that sees it claims it: \Recent there, and O is
+ * written at once (with its X-UID, in the same rewrite), so no other
+ * session sees it as new; this is what Dovecot does.  With an index,
+ * recent_uid also keeps a message mutt marked "new" again from being
+ * \Recent twice.  Read-only views and POP3 count such messages as
+ * \Recent but claim nothing.
+ */
+static void
+mark_recent(struct mbox *mb, struct store_msg *v, unsigned n)
+{
+	int claim = !mb->st.rdonly && !(mb->flags & STORE_SESSION_LOCK);
+	uint32_t floor = 0;
+
+	if (mb->ix != NULL && mb_index_claim_recent(mb, &floor) < 0)
+		floor = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct store_msg *m = &v[i];
+
+		if ((m->u.mb.bits & MB_OLD) || m->uid < floor)
+			continue;
+		m->state |= SM_RECENT;
+		mb->st.nrecent++;
+		if (claim)
+			m->u.mb.bits |= MB_SETOLD;
+	}
+	if (claim && mb->recent_uid <= mb->uidlast) {
+		mb->recent_uid = mb->uidlast + 1;
+		mb->ix_dirty = 1;
+	}
+}
+
+/* ---- open ---- */
+
+static void
+view_init_modseqs(struct mbox *mb)
+{
+	uint64_t ms = mb->st.highestmodseq;
+
+	for (unsigned i = 0; i < mb->st.count; i++)
+		if (mb->st.msgs[i].modseq == 0)
+			mb->st.msgs[i].modseq = ms;
+}
+
+static enum store_result
+load_locked(struct mbox *mb, char *err, size_t errlen)
+{
+	struct mb_list l = { 0 };
+	enum store_result r;
+
+	if (!mb->st.rdonly) {
+		if (mbox_recover(mb->fd, mb->jpath, err, errlen) < 0 ||
+		    mb_append_recover(mb, err, errlen) < 0)
+			return STORE_ETEMP;
+	} else if (access(mb->jpath, F_OK) == 0 ||
+	    access(mb->apath, F_OK) == 0) {
+		/* A read-only view cannot finish an interrupted change and
+		 * must not read the file half-changed. */
+		return store_fail(STORE_ETEMP, err, errlen, "%s: an "
+		    "interrupted change is pending; a read-write open "
+		    "finishes it", mb->path);
+	}
+	if (mb_index_load(mb) != 1) {
+		if ((r = scan(mb, 0, &l, err, errlen)) != STORE_OK) {
+			free(l.v);
+			return r;
+		}
+		free(mb->st.msgs);
+		mb->st.msgs = l.v;
+		mb->st.count = l.n;
+		mb->uidlast = 0;
+		if (mb->base.valid)
+			mb->st.uidvalidity = mb->base.uidvalidity;
+		else if (mb_index_base(mb, &mb->st.uidvalidity,
+		    &mb->uidlast) < 0)
+			mb->st.uidvalidity = (uint32_t)time(NULL);
+		if (number(mb, mb->st.msgs, mb->st.count, 0, 0) < 0)
+			renumber_all(mb);
+		if (mb->st.highestmodseq == 0)
+			mb->st.highestmodseq = mb_next_modseq(mb);
+		if (mb->ix != NULL && mb_index_modseq(mb) >
+		    mb->st.highestmodseq)
+			mb->st.highestmodseq = mb_index_modseq(mb);
+		mb->xfloor = mb->st.highestmodseq;
+		view_init_modseqs(mb);
+		mb->ix_dirty = 1;
+		mb_sig_take(mb);
+	}
+	mark_recent(mb, mb->st.msgs, mb->st.count);
+	if (!mb->st.rdonly && mb_needs_write(mb) &&
+	    (r = mb_write(mb, NULL, err, errlen)) != STORE_OK)
+		return r;
+	mb_index_save(mb);
+	return STORE_OK;
+}
+
+enum store_result
+mb_load(struct mbox *mb, char *err, size_t errlen)
+{
+	enum store_result r;
+
+	if ((r = mb_lock(mb, err, errlen)) != STORE_OK)
+		return r;
+	if (mb->fd < 0) {
+		/* No file (never had mail, or deleted when empty): the
+		 * index remembers the UIDs given out. */
+		if (mb_index_base(mb, &mb->st.uidvalidity, &mb->uidlast) < 0)
+			mb->st.uidvalidity = (uint32_t)time(NULL);
+		mb->st.highestmodseq = mb_next_modseq(mb);
+		if (mb_index_modseq(mb) > mb->st.highestmodseq)
+			mb->st.highestmodseq = mb_index_modseq(mb);
+		mb->xfloor = mb->st.highestmodseq;
+		mb->st.uidnext = mb->uidlast + 1;
+		mb_sig_take(mb);
+		return STORE_OK;
+	}
+	r = load_locked(mb, err, errlen);
+	mb->st.uidnext = mb->uidlast + 1;
+	mb_unlock(mb);
+	return r;
+}
+
+/* ---- refresh (under the locks) ---- */
+
+/* Can the file have only grown at the end since the view read it? */
+static int
+grown_only(struct mbox *mb, const struct stat *st)
+{
+	uint64_t old = mb->sig.size;
+	unsigned char b[5];
+
+	if (!mb->sig.valid || old == 0 || (uint64_t)st->st_dev !=
+	    mb->sig.dev || (uint64_t)st->st_ino != mb->sig.ino ||
+	    (uint64_t)st->st_size <= old)
+		return 0;
+	if (tail_hash(mb->fd, old) != mb->sig.tailsum ||
+	    mb_sig_base_hash(mb) != mb->sig.basesum)
+		return 0;
+	if (mb->base.valid) {	/* raised in place by another session */
+		uint32_t last = base_uidlast_now(mb);
+
+		if (last < mb->base.uidlast)
+			return 0;
+		mb->base.uidlast = last;
+	}
+	if (old < 2 || pread(mb->fd, b, 2, (off_t)(old - 2)) != 2 ||
+	    b[0] != '\n' || b[1] != '\n')
+		return 0;	/* no separator: the framing may change */
+	return pread(mb->fd, b, 5, (off_t)old) == 5 &&
+	    memcmp(b, "From ", 5) == 0;
+}
+
+/* Merge a scan of the file from view message k on (all if k is 0) into
+ * the view: match by UID, update offsets and flags, queue new ones. */
+static void
+merge(struct mbox *mb, unsigned k, struct mb_list *l)
+{
+	struct store *st = &mb->st;
+	unsigned j = 0;
+
+	for (unsigned i = k; i < st->count; i++) {
+		struct store_msg *m = &st->msgs[i], *f;
+		unsigned fl;
+		kwset_t kw;
+
+		while (j < l->n && l->v[j].uid < m->uid)
+			mb_list_push(&mb->extra, &l->v[j++]);
+		if (j == l->n || l->v[j].uid != m->uid) {
+			m->u.mb.bits |= MB_VANISHED;
+			continue;
+		}
+		f = &l->v[j++];
+		fl = f->flags, kw = f->kw;
+		if (m->u.mb.pend) {
+			struct mb_pend *p = &mb->pend[m->u.mb.pend - 1];
+
+			fl = (fl & ~p->rem) | p->add;
+			kw = (kw & ~p->krem) | p->kadd;
+		}
+		if (fl != m->flags || kw != m->kw) {
+			m->flags = (uint8_t)fl;
+			m->kw = kw;
+			m->modseq = mb_next_modseq(mb);
+			m->u.mb.bits |= MB_CHANGED;
+		}
+		m->u.mb.from = f->u.mb.from;
+		m->u.mb.hdr = f->u.mb.hdr;
+		m->u.mb.end = f->u.mb.end;
+		m->u.mb.xuid_off = f->u.mb.xuid_off;
+		m->u.mb.xuid_len = f->u.mb.xuid_len;
+		m->u.mb.bits = (m->u.mb.bits & (MB_CHANGED | MB_SETOLD)) |
+		    (f->u.mb.bits & ~(MB_CHANGED | MB_SETOLD));
+		m->u.mb.bits &= (uint8_t)~MB_VANISHED;
+		m->wire = f->wire;
+		m->raw = f->raw;
+	}
+	while (j < l->n)
+		mb_list_push(&mb->extra, &l->v[j++]);
+}
+
+/* The last view message before k that is still in the file: its UID. */
+static uint32_t
+uid_before(struct mbox *mb, unsigned k)
+{
+	while (k > 0 && (mb->st.msgs[k - 1].u.mb.bits & MB_VANISHED))
+		k--;
+	return k > 0 ? mb->st.msgs[k - 1].uid : 0;
+}
+
+enum store_result
+mb_rescan_from(struct mbox *mb, unsigned k, char *err, size_t errlen)
+{
+	struct mb_list l = { 0 };
+	enum store_result r;
+	uint64_t start = 0;
+
+	while (k > 0 && (mb->st.msgs[k].u.mb.bits & MB_VANISHED))
+		k--;
+	if (k >= mb->st.count || (k > 0 && mb->has_pseudo))
+		k = 0;
+	if (k > 0)
+		start = mb->st.msgs[k].u.mb.from;
+	mb->extra.n = 0;
+	if (mb->fd < 0) {
+		merge(mb, 0, &l);
+		memset(&mb->base, 0, sizeof(mb->base));
+		mb_sig_take(mb);
+		return STORE_OK;
+	}
+	if ((r = scan(mb, start, &l, err, errlen)) != STORE_OK) {
+		free(l.v);
+		return r;
+	}
+	if (number(mb, l.v, l.n, uid_before(mb, k), 1) < 0) {
+		free(l.v);
+		return store_fail(STORE_EFULL, err, errlen, "%s: out of "
+		    "UIDs", mb->path);
+	}
+	merge(mb, k, &l);
+	free(l.v);
+	mb_sig_take(mb);
+	mb_index_adopt_modseqs(mb);
+	mb->ix_dirty = 1;
+	return STORE_OK;
+}
+
+enum store_result
+mb_refresh(struct mbox *mb, char *err, size_t errlen)
+{
+	struct mb_list l = { 0 };
+	enum store_result r;
+	struct stat st;
+	uint32_t prev;
+
+	if (mb->ix != NULL && mb_index_modseq(mb) > mb->st.highestmodseq)
+		mb->st.highestmodseq = mb_index_modseq(mb);
+	if (mb->fd < 0) {
+		if (!mb->sig.valid)
+			return STORE_OK;
+		return mb_rescan_from(mb, 0, err, errlen);
+	}
+	if (fstat(mb->fd, &st) < 0)
+		return store_fail(STORE_ETEMP, err, errlen, "%s: %m", mb->path);
+	if (mb->sig.valid && (uint64_t)st.st_dev == mb->sig.dev &&
+	    (uint64_t)st.st_ino == mb->sig.ino &&
+	    (uint64_t)st.st_size == mb->sig.size &&
+	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec ==
+	    mb->sig.mtime_ns)
+		return STORE_OK;
+	mb->ix_dirty = 1;
+	if (!grown_only(mb, &st))
+		return mb_rescan_from(mb, 0, err, errlen);
+	if ((r = scan(mb, mb->sig.size, &l, err, errlen)) != STORE_OK) {
+		free(l.v);
+		return r;
+	}
+	prev = mb->extra.n > 0 ? mb->extra.v[mb->extra.n - 1].uid :
+	    uid_before(mb, mb->st.count);
+	if (number(mb, l.v, l.n, prev, 1) < 0) {
+		free(l.v);
+		return store_fail(STORE_EFULL, err, errlen, "%s: out of "
+		    "UIDs", mb->path);
+	}
+	for (unsigned j = 0; j < l.n; j++)
+		mb_list_push(&mb->extra, &l.v[j]);
+	free(l.v);
+	mb_sig_take(mb);
+	return STORE_OK;
+}
+
+/* ---- store_sync ---- */
+
+/* Has the file's UIDVALIDITY changed under a view with messages? */
+static int
+validity_lost(struct mbox *mb)
+{
+	if (mb->st.count == 0)
+		return 0;
+	if (mb->fd < 0)
+		return 0;	/* deleted: every message was expunged */
+	return mb->base.valid && mb->base.uidvalidity != mb->st.uidvalidity;
+}
+
+static void
+report(struct mbox *mb, int flags, struct store_changes *ch)
+{
+	struct store *st = &mb->st;
+	unsigned o = 0, removed = 0;
+	uint64_t ms = 0;
+
+	mb->kept_gone = 0;
+	for (unsigned i = 0; i < st->count; i++) {
+		struct store_msg *m = &st->msgs[i];
+
+		if (m->u.mb.bits & MB_VANISHED) {
+			if (flags & STORE_SYNC_KEEP_EXPUNGED) {
+				m->state |= SM_GONE;
+				mb->kept_gone = 1;
+			} else {
+				if (ms == 0)
+					ms = mb_next_modseq(mb);
+				mb_xlog_add(mb, m->uid, ms);
+				store_changes_push(&ch->expunged,
+				    &ch->nexpunged, i + 1 - removed);
+				removed++;
+				if (m->state & SM_RECENT)
+					st->nrecent--;
+				continue;
+			}
+		}
+		st->msgs[o++] = *m;
+	}
+	st->count = o;
+	for (unsigned i = 0; i < st->count; i++)
+		if (st->msgs[i].u.mb.bits & MB_CHANGED) {
+			st->msgs[i].u.mb.bits &= (uint8_t)~MB_CHANGED;
+			store_changes_push(&ch->changed, &ch->nchanged, i);
+		}
+}
+
+/* Messages waiting in extra join the view (with KEEP_EXPUNGED only if
+ * nothing is pending removal: new ones go after the gone ones anyway). */
+static void
+add_extra(struct mbox *mb, struct store_changes *ch)
+{
+	struct store *st = &mb->st;
+	unsigned first = st->count;
+
+	if (mb->extra.n == 0)
+		return;
+	st->msgs = xreallocarray(st->msgs, st->count + mb->extra.n,
+	    sizeof(*st->msgs));
+	for (unsigned j = 0; j < mb->extra.n; j++) {
+		struct store_msg *m = &st->msgs[st->count++];
+
+		*m = mb->extra.v[j];
+		m->modseq = mb_next_modseq(mb);
+		m->u.mb.pend = 0;
+	}
+	mb->extra.n = 0;
+	mark_recent(mb, st->msgs + first, st->count - first);
+	ch->added = st->count - first;
+}
+
+enum store_result
+mb_sync(struct store *st, int flags, struct store_changes *ch, char *err,
+    size_t errlen)
+{
+	struct mbox *mb = (struct mbox *)st;
+	enum store_result r;
+	unsigned nkw = st->kw.n;
+	uint64_t ino = mb->sig.ino;
+
+	if (mb->nfd >= 0) {	/* drain */
+		char buf[4096];
+
+		while (read(mb->nfd, buf, sizeof(buf)) > 0)
+			;
+	}
+	if (mb->npend == 0 && mb->extra.n == 0 && !mb->kept_gone &&
+	    mb_sig_same(mb))
+		return STORE_OK;
+	if ((r = mb_lock(mb, err, errlen)) != STORE_OK)
+		return r;
+	r = mb_refresh(mb, err, errlen);
+	if (r == STORE_OK && validity_lost(mb))
+		r = store_fail(STORE_EVALIDITY, err, errlen, "%s: "
+		    "UIDVALIDITY changed", mb->path);
+	if (r == STORE_OK) {
+		report(mb, flags, ch);
+		add_extra(mb, ch);
+		if (!st->rdonly && mb_needs_write(mb))
+			r = mb_write(mb, NULL, err, errlen);
+	}
+	if (r == STORE_OK)
+		mb_index_save(mb);
+	mb_unlock(mb);
+	if (mb->nfd >= 0 && mb->sig.ino != ino)	/* replaced: watch it */
+		(void)inotify_add_watch(mb->nfd, mb->path, IN_MODIFY |
+		    IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF);
+	st->uidnext = mb->uidlast + 1;
+	ch->keywords_added = st->kw.n != nkw;
+	return r;
+}
+
+/* ---- notify ---- */
+
+int
+mb_notify_fd(struct store *st)
+{
+	struct mbox *mb = (struct mbox *)st;
+	char *dir;
+
+	if (mb->nfd >= 0)
+		return mb->nfd;
+	if ((mb->nfd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
+		return -1;
+	/* The file itself (delivery, rewrite, replacement), and its
+	 * directory for a file created or renamed into place. */
+	(void)inotify_add_watch(mb->nfd, mb->path, IN_MODIFY | IN_ATTRIB |
+	    IN_MOVE_SELF | IN_DELETE_SELF);
+	dir = xstrdup(mb->path);
+	*strrchr(dir, '/') = '\0';
+	if (inotify_add_watch(mb->nfd, *dir ? dir : "/", IN_CREATE |
+	    IN_MOVED_TO) < 0) {
+		close(mb->nfd);
+		mb->nfd = -1;
+	}
+	free(dir);
+	return mb->nfd;
+}
+
+void
+mb_notify_close(struct mbox *mb)
+{
+	if (mb->nfd >= 0)
+		close(mb->nfd);
+	mb->nfd = -1;
+}

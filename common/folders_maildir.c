@@ -244,6 +244,11 @@ maildir_folder_create(struct folders *f, const char *canon, char *err,
 	if (access(path, F_OK) == 0 || errno != ENOENT)
 		return store_fail(STORE_EEXIST, err, errlen,
 		    "folder %s exists already", canon);
+	/* a user who never got mail may have no Maildir yet */
+	if (mkdir(f->root, 0700) < 0 && errno != EEXIST)
+		return store_fail(errno == ENOENT ? STORE_EPERM : STORE_ETEMP,
+		    err, errlen, "cannot create %s: %s", f->root,
+		    strerror(errno));
 	tmpname(f, "new", tmp);
 	if (make_maildir(tmp) < 0) {
 		e = errno;

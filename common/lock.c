@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,9 +152,9 @@ priv_unlink(const char *path, int priv)
  */
 static int
 try_dotlock(struct dotlock *dl, const char *path, const char *tmp,
-    time_t *now)
+    const char *host, time_t *now)
 {
-	char pid[32];
+	char pid[HOST_NAME_MAX + 32];
 	struct stat st;
 	int fd, n, got;
 
@@ -164,8 +165,10 @@ try_dotlock(struct dotlock *dl, const char *path, const char *tmp,
 	}
 	if (fd < 0)
 		return -1;
-	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	(void)write_all(fd, pid, (size_t)n);	/* informational only */
+	/* "pid:host", as Dovecot writes it; liblockfile's readers take the
+	 * leading number as the pid */
+	n = snprintf(pid, sizeof(pid), "%ld:%s\n", (long)getpid(), host);
+	(void)write_all(fd, pid, (size_t)n);
 	close(fd);
 	(void)priv_link(tmp, path, dl->priv);
 	if (lstat(tmp, &st) < 0) {
@@ -203,6 +206,47 @@ break_stale(const char *path, unsigned stale_secs, time_t now, int priv)
 	return 1;
 }
 
+/*
+ * Remove path if it names a process of this host that no longer exists
+ * ("pid:host" as try_dotlock writes it): a session killed while holding
+ * the lock must not lock everyone out until the lock is stale.  Locks of
+ * other hosts (NFS) and of other programs (no host) wait for staleness.
+ * 1 if removed.
+ */
+static int
+break_dead(const char *path, const char *host, int priv)
+{
+	char buf[HOST_NAME_MAX + 40], *colon, *end;
+	struct stat a, b;
+	ssize_t n;
+	long pid;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = fstat(fd, &a) == 0 && S_ISREG(a.st_mode) ?
+	    read(fd, buf, sizeof(buf) - 1) : -1;
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	errno = 0;
+	pid = strtol(buf, &colon, 10);
+	if (errno != 0 || colon == buf || *colon != ':' || pid <= 0 ||
+	    pid == (long)getpid() || (end = strchr(colon + 1, '\n')) == NULL)
+		return 0;
+	*end = '\0';
+	if (strcmp(colon + 1, host) != 0 || kill((pid_t)pid, 0) == 0 ||
+	    errno != ESRCH)
+		return 0;
+	if (lstat(path, &b) < 0 || a.st_ino != b.st_ino ||
+	    a.st_mtime != b.st_mtime || priv_unlink(path, priv) < 0)
+		return 0;
+	log_msg(LOG_WARNING, "removed lock %s of process %ld, which is gone",
+	    path, pid);
+	return 1;
+}
+
 int
 dotlock_take(struct dotlock *dl, const char *path, unsigned stale_secs,
     unsigned timeout_ms, int priv)
@@ -222,9 +266,10 @@ dotlock_take(struct dotlock *dl, const char *path, unsigned stale_secs,
 	dl->path = NULL;
 	dl->priv = priv;
 	for (;;) {
-		if ((r = try_dotlock(dl, path, tmp, &now)) != 0)
+		if ((r = try_dotlock(dl, path, tmp, host, &now)) != 0)
 			break;
-		if (break_stale(path, stale_secs, now, priv))
+		if (break_stale(path, stale_secs, now, priv) ||
+		    break_dead(path, host, priv))
 			continue;
 		if (backoff(deadline, &delay) < 0) {
 			errno = ETIMEDOUT;

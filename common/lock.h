@@ -6,8 +6,12 @@
  * accessors "must lock the mailbox in an NFS-safe way", fcntl() combined
  * with dot locking, fcntl() first.  The dot-lock is created with the
  * link() method (liblockfile's), which is atomic on NFSv2/3 where
- * O_EXCL was not.  Nothing here trusts the lock files' contents; only
- * their existence, inode and mtime count.
+ * O_EXCL was not.  A lock holds "pid:host" (as Dovecot's do); that
+ * content is read for one thing only: a lock of this host whose process
+ * is gone (a session killed while holding it) is removed at once instead
+ * of after stale_secs.  Otherwise only existence, inode and mtime count.
+ * A lock file's content is written by the mail user's own processes,
+ * so a forged one can only delay or break that user's own lock.
  */
 #ifndef POSTERN_LOCK_H
 #define POSTERN_LOCK_H

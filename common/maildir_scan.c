@@ -375,13 +375,6 @@ number(struct maildir *md, struct refresh *f, char *err, size_t errlen)
 	return STORE_OK;
 }
 
-/*
- * \Recent (RFC 3501 2.3.2): UIDs at or above the index's recent_uid
- * have been seen by no read-write session yet.  We claim them: \Recent
- * in our view only, recent_uid raised past them, and (as Dovecot does)
- * the files move from new/ to cur/.  Without an index, a file in new/
- * is what is recent.  Read-only views and POP3 only look.
- */
 /* A new index's recent_uid: what new/ held was unseen (Courier's
  * meaning of new/); a claiming session has just seen everything. */
 static uint32_t
@@ -401,6 +394,13 @@ rebuilt_recent(const struct maildir *md, const struct refresh *f)
 	return lo != 0 ? lo : hi;
 }
 
+/*
+ * \Recent (RFC 3501 2.3.2): UIDs at or above the index's recent_uid
+ * have been seen by no read-write session yet.  We claim them: \Recent
+ * in our view only, recent_uid raised past them, and (as Dovecot does)
+ * the files move from new/ to cur/.  Without an index, a file in new/
+ * is what is recent.  Read-only views and POP3 only look.
+ */
 static uint32_t
 recent(struct maildir *md, struct refresh *f)
 {

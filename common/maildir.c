@@ -392,8 +392,11 @@ maildir_open(const char *dir, int flags, struct store **out, char *err,
 	md->st.maildir = 1;
 	md->st.rdonly = (flags & STORE_RDONLY) != 0;
 	md->flags = flags;
-	/* POP3 and read-only views claim no \Recent and move nothing. */
-	md->claim = !(flags & (STORE_RDONLY | STORE_SESSION_LOCK));
+	/* Only the selected folder of an IMAP session claims \Recent and
+	 * moves new/ to cur/; POP3, read-only views, and APPEND or COPY
+	 * targets only look. */
+	md->claim = (flags & STORE_SELECT) &&
+	    !(flags & (STORE_RDONLY | STORE_SESSION_LOCK));
 	md->path = xstrdup(dir);
 	md->dfd = md->sub[0] = md->sub[1] = md->tmpfd = md->sess_fd =
 	    md->notify_fd = -1;

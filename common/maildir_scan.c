@@ -456,7 +456,16 @@ store_index(struct maildir *md, struct refresh *f, uint32_t recent_uid)
 		}
 		index_xlog_append(md->ix, ms, f->gone, f->ngone);
 	}
-	md_ix_append(md, f->p.m, f->p.n);
+	/* The validity written below vouches for every message we saw: if
+	 * one did not fit, a rewrite must hold them all, or the next open
+	 * would trust an index that lacks them. */
+	if (md_ix_append(md, f->p.m, f->p.n) != 0) {
+		md->st.highestmodseq = f->modseq;
+		md->recent_uid = recent_uid;
+		md_ix_rewrite(md, f->p.m, f->p.n, f->mt);
+		md->want_rewrite = 0;
+		return;
+	}
 	h = *index_header(md->ix);
 	h.highestmodseq = f->modseq;
 	h.recent_uid = recent_uid;

@@ -79,7 +79,7 @@ test_flags(void)
 
 	md_put(md_path(home, "cur", "1000.a:2,P"), "a\n");
 	md_put(md_path(home, "cur", "1001.b:2,S"), "b\n");
-	if (md_open(home, 0, &st) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &st) != STORE_OK)
 		return;
 	m0 = modseq(st, "1000.a");
 	tap_is_int(set(st, "1000.a", STORE_FLAGS_ADD, MF_SEEN, 0, 0), STORE_OK,
@@ -149,7 +149,7 @@ test_rename_conflict(void)
 
 	md_put(md_path(home, "cur", "2000.a:2,"), "a\n");
 	md_put(md_path(home, "cur", "2001.b:2,"), "b\n");
-	if (md_open(home, 0, &st) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &st) != STORE_OK)
 		return;
 	rename(md_path(home, "cur", "2000.a:2,"),
 	    md_path(home, "cur", "2000.a:2,F"));
@@ -179,14 +179,14 @@ test_recent(void)
 	store_close(ro);
 	tap_ok(md_exists(md_path(home, "new", "3000.a")),
 	    "recent_readonly_moves_nothing");
-	if (md_open(home, 0, &a) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &a) != STORE_OK)
 		return;
 	tap_ok(store_recent_count(a) == 1 && store_recent(a, 0),
 	    "recent_claimed_by_first_readwrite_session");
 	tap_ok(!md_exists(md_path(home, "new", "3000.a")) &&
 	    md_exists(md_path(home, "cur", "3000.a:2,")),
 	    "recent_claim_moves_new_to_cur_with_info");
-	if (md_open(home, 0, &b) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &b) != STORE_OK)
 		return;
 	tap_is_int(store_recent_count(b), 0, "recent_not_claimed_twice");
 	md_put(md_path(home, "new", "3001.b"), "b\n");
@@ -212,7 +212,7 @@ test_modseq_shared(void)
 
 	md_put(md_path(home, "cur", "4000.a:2,"), "a\n");
 	md_put(md_path(home, "cur", "4001.b:2,"), "b\n");
-	if (md_open(home, 0, &a) != STORE_OK || md_open(home, 0, &b) !=
+	if (md_open(home, STORE_SELECT, &a) != STORE_OK || md_open(home, STORE_SELECT, &b) !=
 	    STORE_OK)
 		return;
 	set(a, "4000.a", STORE_FLAGS_ADD, MF_SEEN, 0, 0);
@@ -263,7 +263,7 @@ test_sync_second_handle(void)
 
 	md_put(md_path(home, "cur", "4500.a:2,"), "a\n");
 	md_put(md_path(home, "cur", "4501.b:2,"), "b\n");
-	if (md_open(home, 0, &a) != STORE_OK || md_open(home, 0, &b) !=
+	if (md_open(home, STORE_SELECT, &a) != STORE_OK || md_open(home, STORE_SELECT, &b) !=
 	    STORE_OK)
 		return;
 	uid = md_append1(b, "appended by b\n", MF_DRAFT, 0, -1);
@@ -301,7 +301,7 @@ test_sync_outside(void)
 	md_put(md_path(home, "cur", "5000.a:2,"), "a\n");
 	md_put(md_path(home, "cur", "5001.b:2,"), "b\n");
 	md_put(md_path(home, "cur", "5002.c:2,"), "c\n");
-	if (md_open(home, 0, &a) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &a) != STORE_OK)
 		return;
 	h0 = store_highestmodseq(a);
 	rename(md_path(home, "cur", "5001.b:2,"),
@@ -336,7 +336,7 @@ test_keep_expunged(void)
 	md_put(md_path(home, "cur", "6000.a:2,"), "a\n");
 	md_put(md_path(home, "cur", "6001.b:2,"), "b\n");
 	md_put(md_path(home, "cur", "6002.c:2,"), "c\n");
-	if (md_open(home, 0, &a) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &a) != STORE_OK)
 		return;
 	unlink(md_path(home, "cur", "6000.a:2,"));
 	unlink(md_path(home, "cur", "6002.c:2,"));
@@ -371,7 +371,7 @@ test_append(void)
 	char *got, p[1100];
 	int i;
 
-	if (md_open(home, 0, &a) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &a) != STORE_OK)
 		return;
 	uid = md_append1(a, text, MF_SEEN, 0, 1000000000);
 	tap_is_int(uid, 1, "append_first_uid_1");
@@ -483,7 +483,7 @@ test_expunged_since(void)
 	md_put(md_path(home, "cur", "8000.a:2,"), "a\n");
 	md_put(md_path(home, "cur", "8001.b:2,"), "b\n");
 	md_put(md_path(home, "cur", "8002.c:2,"), "c\n");
-	if (md_open(home, 0, &a) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &a) != STORE_OK)
 		return;
 	h = store_highestmodseq(a);
 	tap_is_int(store_expunge(a, del, NULL, 0), STORE_OK, "expunge_ok");
@@ -550,7 +550,7 @@ test_notify(void)
 	struct store_changes ch;
 	struct pollfd p;
 
-	if (md_open(home, 0, &a) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &a) != STORE_OK)
 		return;
 	p.fd = store_notify_fd(a);
 	p.events = POLLIN;
@@ -582,7 +582,7 @@ test_migration(void)
 	md_put(md_path(home, "", "dovecot-keywords"), "0 $Junk\n1 NonJunk\n");
 	md_put(md_path(home, "cur", "9200.a:2,Sa"), "a\n");
 	md_put(md_path(home, "cur", "9201.b:2,Fb"), "b\n");
-	if (md_open(home, 0, &st) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &st) != STORE_OK)
 		return;
 	a = md_find(st, "9200.a"), b = md_find(st, "9201.b");
 	tap_ok(store_uidvalidity(st) == 555 && store_uid(st, a) == 7 &&
@@ -605,7 +605,7 @@ test_migration(void)
 	    "12 9300.a:2,S\n");
 	md_put(md_path(home, "cur", "9300.a:2,S"), "a\n");
 	md_put(md_path(home, "new", "9301.b"), "b\n");
-	if (md_open(home, 0, &st) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &st) != STORE_OK)
 		return;
 	tap_ok(store_uidvalidity(st) == 777 && store_uid(st, 0) == 12 &&
 	    store_uid(st, 1) == 30, "migration_courier_uids");
@@ -628,7 +628,7 @@ test_corrupt(void)
 	md_put(md_path(home, "cur", "9403.noinfo"), "n\n");
 	mkdir(md_path(home, "cur", "9404.dir:2,"), 0700);
 	(void)!symlink("/etc/passwd", md_path(home, "cur", "9405.link:2,"));
-	if (md_open(home, 0, &st) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &st) != STORE_OK)
 		return;
 	tap_ok(store_count(st) == 4 && md_find(st, "9404.dir") < 0 &&
 	    md_find(st, "9405.link") < 0, "corrupt_dir_and_symlink_skipped");
@@ -642,7 +642,7 @@ test_corrupt(void)
 	store_close(st);
 	md_put(md_path(home, "new", "9406.late"), "l\n");
 	(void)!truncate(md_path(home, "", "postern-index"), 300);
-	if (md_open(home, 0, &st) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &st) != STORE_OK)
 		return;
 	tap_ok(store_count(st) == 5 && store_uidvalidity(st) == uv &&
 	    store_uid(st, (unsigned)md_find(st, "9401.b")) == 2 &&
@@ -657,7 +657,7 @@ test_corrupt(void)
 	fd = open(md_path(home, "", "postern-index"), O_WRONLY | O_TRUNC);
 	write_all(fd, garbage, sizeof(garbage));
 	close(fd);
-	if (md_open(home, 0, &st) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &st) != STORE_OK)
 		return;
 	tap_ok(store_count(st) == 5 && store_uidvalidity(st) == uv &&
 	    store_uid(st, (unsigned)md_find(st, "9403.noinfo")) == 4 &&
@@ -665,7 +665,7 @@ test_corrupt(void)
 	    "garbage_index_rebuilt_nothing_lost_uids_kept");
 	store_close(st);
 	md_put(md_path(home, "new", "9400.a"), "other content\n");
-	if (md_open(home, 0, &st) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &st) != STORE_OK)
 		return;
 	tap_ok(store_count(st) == 5 &&
 	    md_exists(md_path(home, "new", "9400.a")) &&
@@ -678,7 +678,7 @@ test_corrupt(void)
 		del[md_find(st, "9400.a")] = 1;
 		store_expunge(st, del, NULL, 0);
 		store_close(st);
-		if (md_open(home, 0, &st) != STORE_OK)
+		if (md_open(home, STORE_SELECT, &st) != STORE_OK)
 			return;
 		if (have_index)
 			tap_ok(md_find(st, "9400.a") >= 0 && store_uid(st,
@@ -688,10 +688,10 @@ test_corrupt(void)
 			skip("duplicate_left_after_expunge_gets_a_new_uid");
 	}
 	store_close(st);
-	if (md_open(home, 0, &a) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &a) != STORE_OK)
 		return;
 	md_put(md_path(home, "", "postern-uidlist"), "\x7f" "ELF garbage\n");
-	if (md_open(home, 0, &st) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &st) != STORE_OK)
 		return;
 	tap_ok(store_uidvalidity(st) != uv && store_count(st) == 5,
 	    "garbage_uidlist_new_uidvalidity_nothing_lost");
@@ -712,7 +712,7 @@ test_uidlist_appends(void)
 	int fd;
 
 	md_put(md_path(home, "cur", "9500.a:2,"), "a\n");
-	if (md_open(home, 0, &a) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &a) != STORE_OK)
 		return;
 	stat(md_path(home, "", "postern-uidlist"), &s0);
 	md_append1(a, "new\n", 0, 0, -1);
@@ -745,7 +745,7 @@ test_crash_states(void)
 	int fd;
 
 	md_put(md_path(home, "cur", "9600.a:2,"), "a\n");
-	if (md_open(home, 0, &a) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &a) != STORE_OK)
 		return;
 	store_close(a);
 	fd = open(md_path(home, "", "postern-uidlist"), O_WRONLY | O_APPEND);
@@ -753,7 +753,7 @@ test_crash_states(void)
 	close(fd);
 	md_put(md_path(home, "tmp", "9601.staged"), "s\n");
 	md_put(md_path(home, "cur", "9602.renamed:2,S"), "r\n");
-	if (md_open(home, 0, &a) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &a) != STORE_OK)
 		return;
 	tap_ok(store_count(a) == 2 && md_find(a, "9601.staged") < 0 &&
 	    store_uid(a, (unsigned)md_find(a, "9602.renamed")) == 3 &&
@@ -772,14 +772,14 @@ test_concurrent_appends(void)
 	struct store *a;
 	int ok = 1;
 
-	if (md_open(home, 0, &a) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &a) != STORE_OK)
 		return;
 	store_close(a);
 	for (int c = 0; c < 2; c++) {
 		if (fork() == 0) {
 			int bad = 0;
 
-			if (md_open(home, 0, &a) != STORE_OK)
+			if (md_open(home, STORE_SELECT, &a) != STORE_OK)
 				_exit(1);
 			for (int i = 0; i < 20; i++)
 				bad += md_append1(a, "x\n", 0, 0, -1) == 0;
@@ -816,7 +816,7 @@ test_tmp_cleanup(void)
 	md_put(md_path(home, "tmp", "2.young"), "y\n");
 	utimensat(AT_FDCWD, md_path(home, "tmp", "1.old"), old, 0);
 	utimensat(AT_FDCWD, md_path(home, "tmp", ""), dir, 0);
-	if (md_open(home, 0, &a) != STORE_OK)
+	if (md_open(home, STORE_SELECT, &a) != STORE_OK)
 		return;
 	store_close(a);
 	tap_ok(!md_exists(md_path(home, "tmp", "1.old")) &&
@@ -870,11 +870,11 @@ test_syscall_shape(const char *self)
 		snprintf(name, sizeof(name), "96%02d.n", i);
 		md_put(md_path(home, "new", name), "n\n");
 	}
-	if (md_open(home, 0, &a) != STORE_OK)	/* claims, moves new/ */
+	if (md_open(home, STORE_SELECT, &a) != STORE_OK)	/* claims, moves new/ */
 		return;
 	store_close(a);
 	sleep(MD_SETTLE_WAIT);
-	if (md_open(home, 0, &a) != STORE_OK)	/* records the mtimes */
+	if (md_open(home, STORE_SELECT, &a) != STORE_OK)	/* records the mtimes */
 		return;
 	store_close(a);
 	n = traced_open(self, home, 0, &permsg);
@@ -915,7 +915,7 @@ main(int argc, char **argv)
 	if (md_scratch("mdimap") < 0)
 		return 1;
 	home = md_home();
-	if (md_open(home, 0, &st) == STORE_OK) {
+	if (md_open(home, STORE_SELECT, &st) == STORE_OK) {
 		store_close(st);
 		have_index = md_exists(md_path(home, "", "postern-index"));
 	}

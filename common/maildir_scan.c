@@ -542,6 +542,10 @@ merge(struct maildir *md, struct refresh *f, int syncflags,
 		j++;
 	}
 	free(st->msgs);
+	/* the view lives as long as the session: no doubling slack
+	 * (the memory target is per message) */
+	if (n.cap > n.n + n.n / 16 + 64)
+		n.m = xreallocarray(n.m, n.n ? n.n : 1, sizeof(*n.m));
 	st->msgs = n.m;
 	st->count = (unsigned)n.n;
 	free(f->p.m);

@@ -154,7 +154,7 @@ param_value(struct mime_arena *a, struct cur *c, struct mime_param *pm)
 			return -1;
 	} else {
 		while (c->i < c->n && !is_wsp(c->s[c->i]) &&
-		    c->s[c->i] != ';' && c->s[c->i] != '"')
+		    c->s[c->i] != ';')
 			c->i++;
 		if (mime_arena_str(a, c->s + start, c->i - start,
 		    &pm->value) < 0)
@@ -163,23 +163,14 @@ param_value(struct mime_arena *a, struct cur *c, struct mime_param *pm)
 	return mime_arena_str(a, c->s + start, c->i - start, &pm->raw);
 }
 
-/* Skip to just past the next ';' (garbage after a value), honouring
- * quoted strings. */
+/* Skip to just past the next ';' (garbage after a value). */
 static void
 next_param(struct cur *c)
 {
-	int q = 0;
-
-	for (; c->i < c->n; c->i++) {
-		if (q && c->s[c->i] == '\\')
-			c->i++;
-		else if (c->s[c->i] == '"')
-			q = !q;
-		else if (!q && c->s[c->i] == ';') {
-			c->i++;
-			return;
-		}
-	}
+	while (c->i < c->n && c->s[c->i] != ';')
+		c->i++;
+	if (c->i < c->n)
+		c->i++;
 }
 
 /* *(";" attribute "=" value) (RFC 2045 5.1, RFC 2231 names kept). */

@@ -225,12 +225,15 @@ mime_section(const struct mime_tree *t, const uint32_t *nums, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const struct mime_part *p = &t->parts[cur];
 
-		/* a message/rfc822 part's numbers count its message's parts */
-		if (!as_body && !(p->flags & MIME_PART_MESSAGE) &&
-		    mime_str_is(&p->type, "message") &&
-		    p->first_child != MIME_NONE) {
+		/* a message/rfc822 part's numbers count its message's parts
+		 * (a message that is itself message/rfc822: once its body
+		 * was taken as part 1) */
+		if (mime_str_is(&p->type, "message") &&
+		    p->first_child != MIME_NONE &&
+		    (as_body || !(p->flags & MIME_PART_MESSAGE))) {
 			cur = p->first_child;
 			p = &t->parts[cur];
+			as_body = 0;
 		}
 		if (is_multipart(p) && !as_body) {
 			if ((cur = nth_child(t, cur, nums[i])) == MIME_NONE)

@@ -24,28 +24,40 @@ parse_steps(const void *m, size_t n, size_t step)
 	return mime_parser_finish(p);
 }
 
-/* crlf.h's wire offset of input offset x, computed the slow way. */
-static inline uint64_t
-wire_of(const unsigned char *m, size_t n, uint64_t x)
-{
-	uint64_t w = x;
+/* An offset of some part, with what the input says about it. */
+struct at {
+	uint64_t off, wire, lf;
+	int partial;		/* the byte before it is not LF */
+	uint32_t part, which;
+};
 
-	for (uint64_t i = 0; i < x; i++)
-		if (m[i] == '\n' && (i == 0 || m[i - 1] != '\r'))
-			w++;
-	if (x == n && n > 0 && m[n - 1] != '\n')
-		w += 2;
-	return w;
+static inline int
+at_cmp(const void *a, const void *b)
+{
+	const struct at *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-static inline uint64_t
-lines_of(const unsigned char *m, uint64_t b, uint64_t e)
+/* Fill in wire offsets (crlf.h's rule, computed independently), LFs
+ * before, for every entry, in one pass over the input. */
+static inline void
+sweep(const unsigned char *m, size_t n, struct at *v, size_t nv)
 {
-	uint64_t l = 0;
+	uint64_t w = 0, lf = 0, i = 0;
 
-	for (uint64_t i = b; i < e; i++)
-		l += m[i] == '\n';
-	return l + (e > b && m[e - 1] != '\n');
+	qsort(v, nv, sizeof(*v), at_cmp);
+	for (size_t k = 0; k < nv; k++) {
+		for (; i < v[k].off && i < n; i++) {
+			w += (m[i] == '\n' && (i == 0 || m[i - 1] != '\r')) ?
+			    2 : 1;
+			lf += m[i] == '\n';
+		}
+		v[k].wire = w + (v[k].off == n && n > 0 && m[n - 1] != '\n' ?
+		    2 : 0);
+		v[k].lf = lf;
+		v[k].partial = v[k].off > 0 && m[v[k].off - 1] != '\n';
+	}
 }
 
 /* Every part: ranges ordered and nested, wire offsets and line counts
@@ -54,32 +66,62 @@ static inline const char *
 tree_problem(const struct mime_tree *t, const void *msg, size_t n)
 {
 	const unsigned char *m = msg;
+	struct at *v = calloc(3 * (size_t)t->nparts + 1, sizeof(*v));
+	uint64_t *lfs = calloc(3 * (size_t)t->nparts + 1, sizeof(*lfs));
+	unsigned char *partial = calloc((size_t)t->nparts + 1, 1);
+	const char *why = NULL;
 
-	if (t->nparts == 0 || t->size != n || t->wire_size != wire_of(m, n, n))
-		return "sizes";
 	for (uint32_t i = 0; i < t->nparts; i++) {
 		const struct mime_part *p = &t->parts[i];
+		uint64_t offs[3] = { p->hdr_off, p->body_off, p->end_off };
+
+		for (uint32_t k = 0; k < 3; k++)
+			v[3 * i + k] = (struct at){ offs[k], 0, 0, 0, i, k };
+	}
+	v[3 * t->nparts] = (struct at){ n, 0, 0, 0, MIME_NONE, 0 };
+	sweep(m, n, v, 3 * (size_t)t->nparts + 1);
+	for (size_t k = 0; k <= 3 * (size_t)t->nparts; k++) {
+		const struct mime_part *p;
+		uint64_t want;
+
+		if (v[k].part == MIME_NONE) {
+			if (t->size != n || t->wire_size != v[k].wire)
+				why = "sizes";
+			continue;
+		}
+		p = &t->parts[v[k].part];
+		want = v[k].which == 0 ? p->hdr_wire :
+		    v[k].which == 1 ? p->body_wire : p->end_wire;
+		if (want != v[k].wire)
+			why = "wire";
+		lfs[3 * v[k].part + v[k].which] = v[k].lf;
+		if (v[k].which == 2)
+			partial[v[k].part] = (unsigned char)v[k].partial;
+	}
+	for (uint32_t i = 0; i < t->nparts && why == NULL; i++) {
+		const struct mime_part *p = &t->parts[i];
+		uint64_t lines = lfs[3 * i + 2] - lfs[3 * i + 1] +
+		    (p->end_off > p->body_off ? partial[i] : 0);
 
 		if (p->hdr_off > p->body_off || p->body_off > p->end_off ||
 		    p->end_off > n)
-			return "order";
-		if (p->hdr_wire != wire_of(m, n, p->hdr_off) ||
-		    p->body_wire != wire_of(m, n, p->body_off) ||
-		    p->end_wire != wire_of(m, n, p->end_off))
-			return "wire";
-		if (p->lines != lines_of(m, p->body_off, p->end_off))
-			return "lines";
-		if (p->type.p == NULL || p->subtype.p == NULL ||
+			why = "order";
+		else if (p->lines != lines)
+			why = "lines";
+		else if (p->type.p == NULL || p->subtype.p == NULL ||
 		    p->encoding.p == NULL)
-			return "type";
-		if (!(p->flags & MIME_PART_MESSAGE) != !p->env)
-			return "env";
-		if (i > 0 && (p->parent >= i ||
+			why = "type";
+		else if (!(p->flags & MIME_PART_MESSAGE) != !p->env)
+			why = "env";
+		else if (i > 0 && (p->parent >= i ||
 		    p->hdr_off < t->parts[p->parent].body_off ||
 		    p->end_off > t->parts[p->parent].end_off))
-			return "nesting";
+			why = "nesting";
 	}
-	return NULL;
+	free(v);
+	free(lfs);
+	free(partial);
+	return t->nparts == 0 ? "no parts" : why;
 }
 
 /* encode, decode, encode: the same bytes. */

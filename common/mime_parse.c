@@ -133,7 +133,7 @@ after_line(const struct mime_parser *p, int nl)
 	e.off += p->l_len + (uint64_t)nl;
 	/* crlf.h: a CR before the LF stays; a bare LF and the end of an
 	 * unterminated last line both give CRLF */
-	e.wire += p->l_len + (nl && p->l_last == '\r' ? 1 : 2);
+	e.wire += p->l_len + (nl && p->l_len > 0 && p->l_last == '\r' ? 1 : 2);
 	e.lf += (uint64_t)nl;
 	e.partial = 0;
 	return e;
@@ -429,6 +429,7 @@ line_begin(struct mime_parser *p)
 	p->nkept = 0;
 	p->keep = p->opaque ? 0 : hdr ? MIME_MAX_FIELD : KEEP_BODY;
 	p->tail_ws = 1;
+	p->l_last = -1;
 }
 
 /* Bytes of the current line before its LF. */

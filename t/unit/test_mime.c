@@ -424,6 +424,11 @@ odd_shapes(void)
 	mime_tree_free(t);
 	mime_tree_free(CHECK("no header at all", "\nbody\n",
 	    "text/plain 0,1,6 l1\n"));
+	t = CHECK("mixed line ends", "Subject: a\r\n\nb\r\r\nc\n",
+	    "text/plain 0,13,19 l2\n");
+	tap_is_int((long long)t->parts[0].body_wire, 14,
+	    "mixed line ends: a bare LF after a CRLF line counts 2");
+	mime_tree_free(t);
 	t = CHECK("folded", "Subject: a\n very\n\tlong one\nTo: x@y,\n z@w\n\n",
 	    "text/plain 0,42,42 l0\n");
 	is_s(&t->parts[0].env->raw[MIME_ENV_SUBJECT], "a very\tlong one",

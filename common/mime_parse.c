@@ -174,7 +174,7 @@ room_for_child(struct mime_parser *p, struct mime_part *pt)
 	return 1;
 }
 
-static void
+static struct pos
 set_end(struct mime_parser *p, struct open *e, struct pos end);
 
 /* The header of e's part ended: the body starts at b.  closing: the
@@ -235,14 +235,15 @@ start_body(struct mime_parser *p, struct open *e, struct pos b, int closing)
 		e = push(p, c, &b);
 		if (closing) {
 			start_body(p, e, b, 1);
-			set_end(p, e, b);
+			(void)set_end(p, e, b);
 			p->depth--;
 		}
 	}
 }
 
-/* Part e ends at end (the body's end; clamped to where it started). */
-static void
+/* Part e ends at end (the body's end; clamped to where it started).
+ * Returns where it ended, which its parent cannot end before. */
+static struct pos
 set_end(struct mime_parser *p, struct open *e, struct pos end)
 {
 	struct mime_part *pt = part_of(p, e);
@@ -268,13 +269,19 @@ set_end(struct mime_parser *p, struct open *e, struct pos end)
 	pt->end_off = end.off;
 	pt->end_wire = end.wire;
 	pt->lines = end.lf - e->body_lf + (end.partial ? 1 : 0);
+	return end;
 }
 
-static void
+/* Close the innermost open part; returns the end for its parent (an
+ * empty body that starts after the line break before a delimiter ends
+ * after it, and so must its parents). */
+static struct pos
 close_top(struct mime_parser *p, struct pos end)
 {
-	set_end(p, &p->st[p->depth - 1], end);
+	struct pos used = set_end(p, &p->st[p->depth - 1], end);
+
 	p->depth--;
+	return used.off > end.off ? used : end;
 }
 
 /* The open multipart whose delimiter line s[0..n) is, or -1. */
@@ -309,7 +316,7 @@ on_delim(struct mime_parser *p, int k, int close, struct pos next)
 	uint32_t c;
 
 	while (p->depth > k + 1)
-		close_top(p, end);
+		end = close_top(p, end);
 	e = &p->st[k];
 	if (close) {
 		e->state = S_EPILOGUE;
@@ -487,7 +494,7 @@ mime_parser_finish(struct mime_parser *p)
 	end.wire = p->off + p->bare + (end.partial ? 2 : 0);
 	end.lf = p->lf;
 	while (p->depth > 0)
-		close_top(p, end);
+		end = close_top(p, end);
 	t->size = end.off;
 	t->wire_size = end.wire;
 	mime_hdr_free(&p->hdr);

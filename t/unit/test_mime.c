@@ -499,6 +499,12 @@ odd_mime(void)
 	tap_ok(t->parts[1].flags & MIME_PART_NOHDR_END,
 	    "part header cut by a delimiter: flagged");
 	mime_tree_free(t);
+	mime_tree_free(CHECK("enclosed header, then the delimiter",
+	    "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+	    "Content-Type: message/rfc822\n\nSubject: s\n\n--b--\n",
+	    "multipart/mixed 0,43,95 l6\n"
+	    ".message/rfc822 47,77,89 l2\n"
+	    "..text/plain 77,89,89 l0\n"));
 	t = CHECK("delimiter right after a header",
 	    "Content-Type: multipart/mixed; boundary=b\n--b\n\nx\n--b--\n",
 	    "multipart/mixed 0,42,55 l4\n.text/plain 46,47,48 l1\n");

@@ -156,8 +156,9 @@ mime_qp_feed(struct mime_qp *d, const void *in, size_t n, unsigned char *out)
 		case Q_EQ1:
 			d->state = Q_TEXT;
 			if (h >= 0) {
-				out[o++] = (unsigned char)
-				    (hex_value((unsigned char)d->digit) * 16 + h);
+				int hi = hex_value((unsigned char)d->digit);
+
+				out[o++] = (unsigned char)(hi * 16 + h);
 			} else {
 				out[o++] = '=';
 				out[o++] = (unsigned char)d->digit;

@@ -133,7 +133,8 @@ after_line(const struct mime_parser *p, int nl)
 	e.off += p->l_len + (uint64_t)nl;
 	/* crlf.h: a CR before the LF stays; a bare LF and the end of an
 	 * unterminated last line both give CRLF */
-	e.wire += p->l_len + (nl && p->l_len > 0 && p->l_last == '\r' ? 1 : 2);
+	e.wire += p->l_len +
+	    (nl && p->l_len > 0 && p->l_last == '\r' ? 1 : 2);
 	e.lf += (uint64_t)nl;
 	e.partial = 0;
 	return e;
@@ -380,7 +381,9 @@ header_line(struct mime_parser *p, struct open *e, const unsigned char *s,
 	p->cur_slot = -1;
 	slot = mime_hdr_slot((const char *)s, k);
 	if (slot >= 0 && !p->hdr.seen[slot]) {
-		const unsigned char *v = (const unsigned char *)memchr(s, ':', n) + 1;
+		const unsigned char *v = memchr(s, ':', n);
+
+		v++;
 
 		p->hdr.seen[slot] = 1;
 		p->cur_slot = slot;

@@ -241,7 +241,8 @@ rfc822(void)
 	const struct mime_part *m2 = part(t, "2"), *enc = &t->parts[3];
 
 	tap_ok(enc->flags & MIME_PART_MESSAGE, "rfc822: enclosed message");
-	is_s(&enc->env->raw[MIME_ENV_SUBJECT], "inner", "rfc822: inner subject");
+	is_s(&enc->env->raw[MIME_ENV_SUBJECT], "inner",
+	    "rfc822: inner subject");
 	is_s(&enc->env->addr[MIME_ENV_FROM].a[0].name, "Carol C.",
 	    "rfc822: inner from name");
 	tap_is_int(m2->nchildren, 1, "rfc822: one child");
@@ -413,7 +414,8 @@ odd_shapes(void)
 	is_s(&t->parts[0].env->raw[MIME_ENV_SUBJECT], "only",
 	    "header without body: subject");
 	mime_tree_free(t);
-	t = CHECK("header, no final LF", "Subject: x", "text/plain 0,10,10 l0\n");
+	t = CHECK("header, no final LF", "Subject: x",
+	    "text/plain 0,10,10 l0\n");
 	tap_is_int((long long)t->parts[0].body_wire, 12,
 	    "header, no final LF: body at the wire end");
 	mime_tree_free(t);
@@ -483,7 +485,8 @@ odd_mime(void)
 	    "encoded message/rfc822: opaque");
 	mime_tree_free(t);
 	t = CHECK("invalid content-type",
-	    "Content-Type: text\nContent-Transfer-Encoding: (c) 8BIT (c)\n\nx\n",
+	    "Content-Type: text\n"
+	    "Content-Transfer-Encoding: (c) 8BIT (c)\n\nx\n",
 	    "text/plain 0,60,62 l1\n");
 	is_s(&t->parts[0].params[0].value, "us-ascii",
 	    "invalid content-type: default with charset");

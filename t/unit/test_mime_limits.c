@@ -143,8 +143,9 @@ deep(int rfc822)
 			snprintf(line, sizeof(line),
 			    "Content-Type: message/rfc822\n\n");
 		else
-			snprintf(line, sizeof(line), "Content-Type: "
-			    "multipart/mixed; boundary=\"b%d\"\n\n--b%d\n", i, i);
+			snprintf(line, sizeof(line),
+			    "Content-Type: multipart/mixed; "
+			    "boundary=\"b%d\"\n\n--b%d\n", i, i);
 		adds(&x, line);
 	}
 	adds(&x, "\ninnermost\n");

@@ -8,6 +8,7 @@
  * Lenient where mailers are sloppy: encoded words inside other text, and
  * lower-case "b"/"q".
  */
+#include <ctype.h>
 #include <errno.h>
 #include <iconv.h>
 #include <stdlib.h>
@@ -127,8 +128,12 @@ cs_kind(const struct ew *w, iconv_t *cd)
 		return CS_UTF8;
 	if (cs_is(w, "iso-8859-1") || cs_is(w, "latin1"))
 		return CS_LATIN1;
-	if (memchr(w->cs, '\0', w->cslen) != NULL)
-		return CS_UNKNOWN;
+	/* RFC 2978 mime-charset characters only: nothing reaches iconv
+	 * that it could read as options ("//") or a path */
+	for (size_t i = 0; i < w->cslen; i++)
+		if (!isalnum((unsigned char)w->cs[i]) &&
+		    strchr("!#$%&'+-^_`{}~.:", w->cs[i]) == NULL)
+			return CS_UNKNOWN;
 	memcpy(name, w->cs, w->cslen);
 	name[w->cslen] = '\0';
 	*cd = iconv_open("UTF-8", name);

@@ -53,6 +53,8 @@ rfc2047(void)
 	ew_is("=?utf-8?q?a?= =?x-none?q?b?=", "a =?x-none?q?b?=",
 	    "space before an unknown word kept");
 	ew_is("=?us-ascii?q?=FF?=", "\xff", "us-ascii passes bytes");
+	ew_is("=?utf-7//IGNORE?q?x?=", "=?utf-7//IGNORE?q?x?=",
+	    "charset names outside RFC 2978 not given to iconv");
 	ew_is("=?iso-2022-jp?b?GyRCJCIbKEI=?=", "\xe3\x81\x82",
 	    "iconv: iso-2022-jp");
 	ew_is("=?utf-16be?b?2D3eAA==?=", "\xf0\x9f\x98\x80", "iconv: utf-16be");

@@ -48,15 +48,16 @@ rfc2047(void)
 	ew_is("=?utf-8?q?=ZZ=4?=", "=ZZ=4", "bad Q escapes pass");
 	ew_is("=?utf-8?b?!!!w6k=?=", "\xc3\xa9", "bad base64 bytes skipped");
 	ew_is("x=?utf-8?q?y?=z", "xyz", "words inside text decoded too");
-	ew_is("=?euc-jp?q?=A4=A2?= =?utf-8?q?!?=", "\xe3\x81\x82!",
+	ew_is("=?shift_jis?q?=82=A0?= =?utf-8?q?!?=", "\xe3\x81\x82!",
 	    "two charsets joined");
 	ew_is("=?utf-8?q?a?= =?x-none?q?b?=", "a =?x-none?q?b?=",
 	    "space before an unknown word kept");
 	ew_is("=?us-ascii?q?=FF?=", "\xff", "us-ascii passes bytes");
 	ew_is("=?utf-7//IGNORE?q?x?=", "=?utf-7//IGNORE?q?x?=",
 	    "charset names outside RFC 2978 not given to iconv");
-	ew_is("=?iso-2022-jp?b?GyRCJCIbKEI=?=", "\xe3\x81\x82",
-	    "iconv: iso-2022-jp");
+	/* (no EUC-JP or ISO-2022-JP here: their gconv modules' $ORIGIN
+	 * RUNPATH trips a valgrind false positive inside ld.so) */
+	ew_is("=?utf-7?q?+MEI-?=", "\xe3\x81\x82", "iconv: utf-7");
 	ew_is("=?utf-16be?b?2D3eAA==?=", "\xf0\x9f\x98\x80", "iconv: utf-16be");
 	ew_is("=?shift_jis?b?gg==?=", "\xef\xbf\xbd",
 	    "incomplete input: replacement character");

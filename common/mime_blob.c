@@ -19,6 +19,11 @@
 
 #define BLOB_MAGIC "PMIM"
 #define BLOB_VERSION 1
+/* A parsed tree that met its budget may point at strings and an empty
+ * envelope kept outside the arena; decoding copies those in, so it may
+ * use this much more. */
+#define DECODE_SLACK ((size_t)MIME_MAX_PARTS * \
+	(sizeof(struct mime_env) + 4 * 16))
 
 /* The writer. */
 struct wr {
@@ -384,6 +389,7 @@ mime_blob_decode(const void *blob, size_t len)
 	struct rd r = { blob, 5, len, t->arena, 0 };
 	uint32_t n;
 
+	mime_arena_budget(t->arena, MIME_MAX_TREE_BYTES + DECODE_SLACK);
 	if (len < 5 || memcmp(blob, BLOB_MAGIC, 4) != 0 ||
 	    r.p[4] != BLOB_VERSION)
 		goto bad;

@@ -9,12 +9,12 @@
 #include "mime.h"
 
 /* The arena: blocks freed together with the tree.  Allocation fails
- * (NULL) once MIME_MAX_TREE_BYTES would be passed; the arena remembers
- * that in full. */
+ * (NULL) once its budget (MIME_MAX_TREE_BYTES unless set) would be
+ * passed. */
 struct mime_arena *mime_arena_new(void);
+void mime_arena_budget(struct mime_arena *a, size_t budget);
 void mime_arena_free(struct mime_arena *a);
 void *mime_arena_alloc(struct mime_arena *a, size_t n);	/* zeroed */
-int mime_arena_full(const struct mime_arena *a);
 /* Copy p[0..n) (NUL-terminated) into *out; 0, or -1 when full. */
 int mime_arena_str(struct mime_arena *a, const void *p, size_t n,
     struct mime_str *out);

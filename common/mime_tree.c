@@ -21,13 +21,16 @@ struct ablock {
 struct mime_arena {
 	struct ablock *head;
 	size_t total;		/* bytes handed out, for the budget */
-	int full;
+	size_t budget;
 };
 
 struct mime_arena *
 mime_arena_new(void)
 {
-	return xcalloc(1, sizeof(struct mime_arena));
+	struct mime_arena *a = xcalloc(1, sizeof(struct mime_arena));
+
+	a->budget = MIME_MAX_TREE_BYTES;
+	return a;
 }
 
 void
@@ -44,10 +47,10 @@ mime_arena_free(struct mime_arena *a)
 	free(a);
 }
 
-int
-mime_arena_full(const struct mime_arena *a)
+void
+mime_arena_budget(struct mime_arena *a, size_t budget)
 {
-	return a->full;
+	a->budget = budget;
 }
 
 void *
@@ -57,8 +60,7 @@ mime_arena_alloc(struct mime_arena *a, size_t n)
 	size_t need = (n + 15) & ~(size_t)15;
 	void *p;
 
-	if (n > MIME_MAX_TREE_BYTES || a->total + need > MIME_MAX_TREE_BYTES) {
-		a->full = 1;
+	if (n > a->budget || a->total + need > a->budget) {
 		return NULL;
 	}
 	if (b == NULL || b->cap - b->used < need) {

@@ -60,9 +60,8 @@ mime_arena_alloc(struct mime_arena *a, size_t n)
 	size_t need = (n + 15) & ~(size_t)15;
 	void *p;
 
-	if (n > a->budget || a->total + need > a->budget) {
+	if (n > a->budget || a->total + need > a->budget)
 		return NULL;
-	}
 	if (b == NULL || b->cap - b->used < need) {
 		size_t cap = need > ARENA_BLOCK ? need : ARENA_BLOCK;
 

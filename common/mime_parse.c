@@ -178,6 +178,10 @@ room_for_child(struct mime_parser *p, struct mime_part *pt)
 static struct pos
 set_end(struct mime_parser *p, struct open *e, struct pos end);
 
+/* The envelope of a message whose header did not fit the budget: all
+ * NIL, never written to. */
+static struct mime_env no_env;
+
 /* The header of e's part ended: the body starts at b.  closing: the
  * part also ends there (no children can follow). */
 static void
@@ -197,8 +201,6 @@ start_body(struct mime_parser *p, struct open *e, struct pos b, int closing)
 	}
 	mime_hdr_reset(&p->hdr);
 	p->cur_slot = -1;
-	static struct mime_env no_env;	/* all NIL, never written to */
-
 	if (pt->encoding.p == NULL)
 		pt->encoding = (struct mime_str){ "7bit", 4 };
 	if ((pt->flags & MIME_PART_MESSAGE) && pt->env == NULL)

@@ -30,6 +30,7 @@
 #include "keywords.h"
 #include "lock.h"
 #include "log.h"
+#include "msgcache.h"
 #include "store_int.h"
 #include "maildir_int.h"
 #include "uidlist.h"
@@ -286,6 +287,7 @@ md_close(struct store *st)
 {
 	struct maildir *md = (struct maildir *)st;
 
+	store_cache_close(st);
 	md_append_abort(st);
 	md_ix_writeback(md);
 	for (unsigned i = 0; i < st->count; i++)
@@ -309,6 +311,21 @@ md_close(struct store *st)
 	free(md);
 }
 
+/* postern-cache in the folder (msgcache.h); POP3 never asks for it. */
+static struct msgcache *
+md_cache_open(struct store *st)
+{
+	struct maildir *md = (struct maildir *)st;
+	struct msgcache *c;
+
+	if (msgcache_open(md->dfd, MD_CACHE_NAME, st->uidvalidity, &c) < 0) {
+		log_msg(LOG_INFO, "%s/%s: no cache: %m", md->path,
+		    MD_CACHE_NAME);
+		return NULL;
+	}
+	return c;
+}
+
 static const struct store_ops maildir_ops = {
 	.close = md_close,
 	.internal_date = md_internal_date,
@@ -327,6 +344,7 @@ static const struct store_ops maildir_ops = {
 	.sync = md_sync,
 	.notify_fd = md_notify_fd,
 	.touch = NULL,
+	.cache_open = md_cache_open,
 };
 
 static int

@@ -44,6 +44,7 @@ struct md_msg {
 #include "lock.h"
 
 #define MD_INDEX_NAME "postern-index"
+#define MD_CACHE_NAME "postern-cache"
 #define MD_SESSION_LOCK_NAME "postern-pop3.lock"
 /* A postern-uidlist.lock older than this was left by a crash: no
  * update under it takes more than a few seconds. */

@@ -206,6 +206,12 @@ msgcache_open(int dirfd, const char *name, uint32_t uidvalidity,
 	return 0;
 }
 
+size_t
+msgcache_count(const struct msgcache *c)
+{
+	return c->n;
+}
+
 void
 msgcache_close(struct msgcache *c)
 {

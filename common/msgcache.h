@@ -54,6 +54,8 @@ int msgcache_get(struct msgcache *c, uint32_t uid, uint8_t kind,
 /* Append a record.  0, or -1 (errno; EFBIG past the limits). */
 int msgcache_put(struct msgcache *c, uint32_t uid, uint8_t kind,
     const void *data, size_t len);
+/* Records this handle knows of (one per UID and kind). */
+size_t msgcache_count(const struct msgcache *c);
 /* Rewrite the file with only the records whose UID alive() accepts. */
 int msgcache_compact(struct msgcache *c, int (*alive)(void *arg,
     uint32_t uid), void *arg);

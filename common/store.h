@@ -170,6 +170,17 @@ enum store_result store_msg_open(struct store *st, unsigned i,
 ssize_t msg_stream_read(struct msg_stream *ms, void *buf, size_t n);
 void msg_stream_close(struct msg_stream *ms);
 
+/*
+ * The parsed MIME structure and envelopes of message i (mime.h), for
+ * FETCH BODYSTRUCTURE, ENVELOPE and BODY[section]: from the folder's
+ * message cache (msgcache.h), or parsed now and cached, so a message is
+ * parsed once.  Free with mime_tree_free().  STORE_ENOENT if the message
+ * is gone, STORE_ETEMP if it cannot be read.
+ */
+struct mime_tree;
+enum store_result store_msg_mime(struct store *st, unsigned i,
+    struct mime_tree **out);
+
 /* ---- changing flags ---- */
 
 enum store_flag_op { STORE_FLAGS_SET, STORE_FLAGS_ADD, STORE_FLAGS_REMOVE };

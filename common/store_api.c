@@ -15,6 +15,8 @@
 
 #include "folders_int.h"
 #include "keywords.h"
+#include "mime.h"
+#include "msgcache.h"
 #include "store_int.h"
 #include "util.h"
 
@@ -458,5 +460,89 @@ store_status(struct folders *f, const char *name, int want_size,
 			out->size += (uint64_t)w;
 	}
 	store_close(st);
+	return STORE_OK;
+}
+
+/* ---- the message cache ---- */
+
+/* A cache holding many records of expunged messages is rewritten when
+ * the folder is closed. */
+static int
+cache_alive(void *arg, uint32_t uid)
+{
+	unsigned i;
+
+	return store_find_uid(arg, uid, &i);
+}
+
+void
+store_cache_close(struct store *st)
+{
+	if (st->cache == NULL)
+		return;
+	if (!st->rdonly && msgcache_count(st->cache) > 2 * (size_t)st->count +
+	    100)
+		(void)msgcache_compact(st->cache, cache_alive, st);
+	msgcache_close(st->cache);
+	st->cache = NULL;
+}
+
+/* Parse message i through the store's stream. */
+static enum store_result
+parse_msg(struct store *st, unsigned i, struct mime_tree **out)
+{
+	struct mime_parser *p;
+	struct msg_stream *ms;
+	enum store_result r = store_msg_open(st, i, &ms);
+	char buf[STORE_IOBUF];
+	ssize_t n;
+
+	if (r != STORE_OK)
+		return r;
+	p = mime_parser_init();
+	while ((n = msg_stream_read(ms, buf, sizeof(buf))) > 0)
+		mime_parser_feed(p, buf, (size_t)n);
+	msg_stream_close(ms);
+	*out = mime_parser_finish(p);
+	if (n < 0) {
+		mime_tree_free(*out);
+		*out = NULL;
+		return STORE_ETEMP;
+	}
+	return STORE_OK;
+}
+
+enum store_result
+store_msg_mime(struct store *st, unsigned i, struct mime_tree **out)
+{
+	uint32_t uid;
+	unsigned char *blob;
+	void *data;
+	size_t len;
+	enum store_result r;
+
+	*out = NULL;
+	if (i >= st->count || (st->msgs[i].state & SM_GONE))
+		return STORE_ENOENT;
+	uid = st->msgs[i].uid;
+	if (!st->cache_tried) {
+		st->cache_tried = 1;
+		if (st->ops->cache_open != NULL)
+			st->cache = st->ops->cache_open(st);
+	}
+	if (st->cache != NULL && msgcache_get(st->cache, uid, MSGCACHE_MIME,
+	    &data, &len) == 1) {
+		*out = mime_blob_decode(data, len);
+		free(data);
+		if (*out != NULL)
+			return STORE_OK;	/* else: damaged, parse again */
+	}
+	if ((r = parse_msg(st, i, out)) != STORE_OK)
+		return r;
+	if (st->cache != NULL &&
+	    (blob = mime_blob_encode(*out, &len)) != NULL) {
+		(void)msgcache_put(st->cache, uid, MSGCACHE_MIME, blob, len);
+		free(blob);
+	}
 	return STORE_OK;
 }

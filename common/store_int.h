@@ -90,6 +90,9 @@ struct store_ops {
 	    struct store_changes *ch, char *err, size_t errlen);
 	int (*notify_fd)(struct store *st);
 	void (*touch)(struct store *st);
+	/* The folder's message cache (msgcache.h), or NULL if it cannot be
+	 * opened (read-only file system, no permission). */
+	struct msgcache *(*cache_open)(struct store *st);
 };
 
 struct store {
@@ -101,7 +104,12 @@ struct store {
 	unsigned count, nrecent;
 	struct store_msg *msgs;	/* count entries, ascending UID */
 	struct kwtable kw;	/* the folder's keywords */
+	struct msgcache *cache;	/* opened on first use (store_msg_mime) */
+	int cache_tried;
 };
+
+/* store_api.c: a backend's close calls this first (the message cache). */
+void store_cache_close(struct store *st);
 
 /* A message being staged (store_append_begin); the backend's struct
  * embeds this first. */

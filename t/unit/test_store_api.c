@@ -4,6 +4,9 @@
  * tree: what an IMAP session will rely on, whatever the format.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,7 @@
 #include <time.h>
 
 #include "folders.h"
+#include "mime.h"
 #include "store.h"
 #include "tap.h"
 #include "store_fmt.h"
@@ -432,6 +436,67 @@ t_notify(struct folders *f)
 	store_close(a);
 }
 
+/* The parsed structure: right, then served from the cache, and right
+ * again when the cache is damaged. */
+static int
+subject_is(struct store *st, unsigned i, const char *want)
+{
+	struct mime_tree *t;
+	const struct mime_str *sub;
+	int ok;
+
+	if (store_msg_mime(st, i, &t) != STORE_OK)
+		return 0;
+	sub = &t->parts[0].env->raw[MIME_ENV_SUBJECT];
+	ok = t->nparts == 1 && sub->p != NULL && sub->len == strlen(want) &&
+	    memcmp(sub->p, want, sub->len) == 0 &&
+	    (int64_t)t->wire_size == store_wire_size(st, i);
+	mime_tree_free(t);
+	return ok;
+}
+
+static void
+t_mime(struct folders *f, const char *cachefile)
+{
+	static const char *const ids[] = { "m1" };
+	struct store *st = must_open(f, "INBOX", 0);
+	uint32_t uid;
+	unsigned i;
+	struct stat sb;
+	int fd;
+
+	is((long long)append_ids(st, ids, 1, 0, &uid), 1, "a message to parse");
+	store_close(st);
+	st = must_open(f, "INBOX", 0);
+	ok(store_find_uid(st, uid, &i) && subject_is(st, i, "test m1"),
+	    "ENVELOPE subject and wire size from the parsed structure");
+	store_close(st);
+	ok(stat(cachefile, &sb) == 0 && sb.st_size > 16,
+	    "the structure went into the message cache");
+	st = must_open(f, "INBOX", 0);
+	ok(store_find_uid(st, uid, &i) && subject_is(st, i, "test m1"),
+	    "and comes back from it");
+	store_close(st);
+	/* garbage over the whole cache: parsed again, still right */
+	if ((fd = open(cachefile, O_WRONLY)) >= 0) {
+		char junk[64];
+
+		memset(junk, 0x5a, sizeof(junk));
+		(void)!pwrite(fd, junk, sizeof(junk), 20);
+		close(fd);
+	}
+	st = must_open(f, "INBOX", STORE_RDONLY);
+	ok(store_find_uid(st, uid, &i) && subject_is(st, i, "test m1"),
+	    "a damaged cache is never believed");
+	{
+		struct mime_tree *t;
+
+		ok(store_msg_mime(st, store_count(st), &t) == STORE_ENOENT &&
+		    t == NULL, "no such message");
+	}
+	store_close(st);
+}
+
 static void
 run(const char *format)
 {
@@ -449,6 +514,14 @@ run(const char *format)
 	t_copy(f);
 	t_readonly(f);
 	t_notify(f);
+	{
+		char cache[PATH_MAX + 64];
+
+		snprintf(cache, sizeof(cache), strcmp(format, "mbox") == 0 ?
+		    "%s/mail/.postern-cache-inbox" : "%s/Maildir/postern-cache",
+		    t.dir);
+		t_mime(f, cache);
+	}
 	folders_close(f);
 	tree_remove(&t);
 }

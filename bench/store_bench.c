@@ -7,6 +7,13 @@
  *   store_bench mkmbox FILE MB       an mbox of about MB MiB
  *   store_bench deliver DIR          one new message into DIR/new/
  *   store_bench open LOCATION        open INBOX once and report
+ *   store_bench hold LOCATION SECS   hold INBOX as a POP3 session does
+ *   store_bench session LOCATION     a selected INBOX driven from stdin:
+ *       sync            -> "count=N added=A expunged=E changed=C"
+ *       uids            -> "uids=U1,U2,..."
+ *       flag I +S|-S    -> "ok" (\Seen on message index I, then flush)
+ *       flags I         -> "flags=F" (MF_* bits)
+ *   (t/56 drives it beside procmail and dotlockfile)
  *
  * "open" prints one line of key=value pairs: msgs, ms (wall time of the
  * open), heap (bytes the open left allocated, from mallinfo2: small
@@ -165,6 +172,82 @@ open_once(const char *loc)
 	store_close(st);
 }
 
+static struct store *
+must_open(const char *loc, int flags)
+{
+	struct store_user u = { "bench", "/nonexistent" };
+	struct store *st;
+	char err[512];
+
+	if (store_open_inbox(loc, &u, flags, &st, err, sizeof(err)) !=
+	    STORE_OK) {
+		fprintf(stderr, "store_bench: %s\n", err);
+		exit(1);
+	}
+	return st;
+}
+
+static void
+hold(const char *loc, unsigned secs)
+{
+	struct store *st = must_open(loc, STORE_SESSION_LOCK);
+
+	printf("held\n");
+	fflush(stdout);
+	sleep(secs);
+	store_close(st);
+}
+
+static void
+session_cmd(struct store *st, const char *line)
+{
+	struct store_changes ch;
+	char err[512], op;
+	unsigned i;
+
+	if (strcmp(line, "sync") == 0) {
+		if (store_sync(st, 0, &ch, err, sizeof(err)) != STORE_OK) {
+			printf("error %s\n", err);
+			return;
+		}
+		printf("count=%u added=%u expunged=%zu changed=%zu\n",
+		    store_count(st), ch.added, ch.nexpunged, ch.nchanged);
+		store_changes_free(&ch);
+	} else if (strcmp(line, "uids") == 0) {
+		printf("uids=");
+		for (i = 0; i < store_count(st); i++)
+			printf("%s%u", i ? "," : "", store_uid(st, i));
+		printf("\n");
+	} else if (sscanf(line, "flag %u %c", &i, &op) == 2) {
+		if (store_set_flags(st, i, op == '+' ? STORE_FLAGS_ADD :
+		    STORE_FLAGS_REMOVE, MF_SEEN, 0, 0, err, sizeof(err)) !=
+		    STORE_OK || store_flush(st, err, sizeof(err)) != STORE_OK)
+			printf("error %s\n", err);
+		else
+			printf("ok\n");
+	} else if (sscanf(line, "flags %u", &i) == 1) {
+		printf("flags=%u\n", store_flags(st, i));
+	} else {
+		printf("error unknown command\n");
+	}
+}
+
+static void
+session(const char *loc)
+{
+	struct store *st = must_open(loc, STORE_SELECT);
+	char line[256];
+
+	printf("count=%u\n", store_count(st));
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		session_cmd(st, line);
+		fflush(stdout);
+	}
+	store_close(st);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -176,9 +259,14 @@ main(int argc, char **argv)
 		deliver(argv[2]);
 	else if (argc == 3 && strcmp(argv[1], "open") == 0)
 		open_once(argv[2]);
+	else if (argc == 4 && strcmp(argv[1], "hold") == 0)
+		hold(argv[2], (unsigned)strtoul(argv[3], NULL, 10));
+	else if (argc == 3 && strcmp(argv[1], "session") == 0)
+		session(argv[2]);
 	else {
 		fprintf(stderr, "usage: store_bench mkmaildir DIR N | mkmbox "
-		    "FILE MB | deliver DIR | open LOCATION\n");
+		    "FILE MB | deliver DIR | open LOCATION | hold LOCATION "
+		    "SECS | session LOCATION\n");
 		return 2;
 	}
 	return 0;

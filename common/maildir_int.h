@@ -164,6 +164,13 @@ enum store_result md_set_flags(struct store *st, unsigned i,
  * message is: 0 or -1. */
 int md_move_to_cur(struct maildir *md, struct store_msg *m);
 
+/* maildir_courier.c: Courier's courierimapkeywords/ imported into
+ * postern-keywords and the file names when neither that nor
+ * dovecot-keywords exists.  locked: the caller holds the lock.  1 if
+ * imported (postern-keywords written), 0 if nothing to import, -1 if
+ * it failed (tried again next time). */
+int md_courier_import(struct maildir *md, int locked);
+
 /* maildir_sync.c */
 enum store_result md_sync(struct store *st, int flags,
     struct store_changes *ch, char *err, size_t errlen);

@@ -282,7 +282,10 @@ list_updates(struct ck *c)
 				if (digits < 18)
 					n = n * 10 + (unsigned long long)(*u -
 					    '0');
-			if (digits == 0 || digits > 18 || *u != '.')
+			/* Courier writes N without leading zeros; the file
+			 * is opened again by ".<N>.<uniq>". */
+			if (digits == 0 || digits > 18 || *u != '.' ||
+			    (s[1] == '0' && digits > 1))
 				continue;
 			u++;
 			upd = 1;
@@ -557,15 +560,25 @@ md_courier_import(struct maildir *md, int locked)
 	struct stat sb;
 	int r;
 
-	/* The cheap test that keeps every later open quiet. */
+	/* A failed import is tried again by the next open, not by every
+	 * sync of this one; the stat is the cheap test that keeps every
+	 * folder without Courier's files quiet. */
+	if (md->courier_failed)
+		return 0;
 	if (fstatat(md->dfd, CK_DIR, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISDIR(sb.st_mode))
 		return 0;
-	if (locked)
-		return import_locked(md);
-	if (md_lock(md, &dl, NULL, 0) != STORE_OK)
+	if (locked) {
+		r = import_locked(md);
+		md->courier_failed = r < 0;
+		return r;
+	}
+	if (md_lock(md, &dl, NULL, 0) != STORE_OK) {
+		md->courier_failed = 1;
 		return -1;
+	}
 	r = import_locked(md);
 	dotlock_release(&dl);
+	md->courier_failed = r < 0;
 	return r;
 }

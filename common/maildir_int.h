@@ -83,6 +83,7 @@ struct maildir {
 	uint32_t recent_uid;	/* without an index: the next unclaimed */
 	struct timespec kw_mtime;	/* postern-keywords as last read */
 	off_t kw_size;
+	int courier_failed;	/* this handle's Courier import failed */
 	ino_t ul_ino;		/* without an index: the uid list seen */
 	off_t ul_size;
 	int dirty;		/* sizes or dates to write to the index */

@@ -292,6 +292,40 @@ test_limits(void)
 	store_close(st);
 }
 
+/* A rename that fails leaves no postern-keywords, so the next open
+ * imports again, and nothing is half lost meanwhile. */
+static void
+test_retry(void)
+{
+	const char *home = md_home();
+	struct store *st;
+
+	md_put(md_path(home, "cur", "9600.a:2,S"), "a\n");
+	mkdir(md_path(home, "", "courierimapkeywords"), 0700);
+	md_put(md_path(home, "courierimapkeywords", ":list"),
+	    "Later\n\n9600.a:0\n");
+	if (geteuid() == 0) {
+		tap_ok(1, "courier_failed_import_retried # SKIP root "
+		    "ignores permissions");
+		return;
+	}
+	chmod(md_path(home, "cur", ""), 0500);
+	if (md_open(home, STORE_RDONLY, &st) == STORE_OK)
+		store_close(st);
+	chmod(md_path(home, "cur", ""), 0700);
+	if (md_exists(md_path(home, "", "postern-keywords")) ||
+	    !md_exists(md_path(home, "cur", "9600.a:2,S"))) {
+		tap_ok(0, "courier_failed_import_retried");
+		return;
+	}
+	if (md_open(home, STORE_SELECT, &st) != STORE_OK)
+		return;
+	tap_ok(md_exists(md_path(home, "cur", "9600.a:2,Sa")) &&
+	    kw_of(st, "9600.a") == 1 && strcmp(kwname(st, 0), "Later") == 0,
+	    "courier_failed_import_retried");
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -302,6 +336,7 @@ main(void)
 	test_import();
 	test_dovecot_first();
 	test_limits();
+	test_retry();
 	md_rm_rf(md_top);
 	return tap_done();
 }

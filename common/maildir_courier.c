@@ -397,6 +397,26 @@ find(const struct ck *c, const char *uniq, size_t ulen)
 	return NULL;
 }
 
+/* rename() that never replaces a file: two files with one unique name
+ * (in cur/ and new/, say) can want the same new name, and neither may
+ * be lost.  Without RENAME_NOREPLACE (some network file systems) the
+ * lock makes looking first enough against our own sessions. */
+static int
+rename_new_name(int fromfd, const char *from, int tofd, const char *to)
+{
+	struct stat sb;
+
+	if (renameat2(fromfd, from, tofd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (fstatat(tofd, to, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return renameat(fromfd, from, tofd, to);
+}
+
 /* Give one file Courier's set, keeping its other letters; one in new/
  * goes to cur/ as any flag change takes it there.  0, or -1 if the
  * rename failed for a reason other than the file being gone. */
@@ -422,9 +442,14 @@ relabel(struct ck *c, int sub, const char *name, kwset_t want)
 		    c->md->path, md_subdir[sub], name);
 		return 0;
 	}
-	if (renameat(c->md->sub[sub], name, c->md->sub[MD_CUR], to) == 0 ||
-	    errno == ENOENT)
+	if (rename_new_name(c->md->sub[sub], name, c->md->sub[MD_CUR],
+	    to) == 0 || errno == ENOENT)
 		return 0;
+	if (errno == EEXIST) {
+		log_msg(LOG_WARNING, "%s: cur/%s exists; %s/%s keeps its "
+		    "name", c->md->path, to, md_subdir[sub], name);
+		return 0;
+	}
 	log_msg(LOG_ERR, "%s: rename %s/%s: %m", c->md->path, md_subdir[sub],
 	    name);
 	return -1;

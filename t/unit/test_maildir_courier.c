@@ -292,34 +292,59 @@ test_limits(void)
 	store_close(st);
 }
 
-/* A rename that fails leaves no postern-keywords, so the next open
- * imports again, and nothing is half lost meanwhile. */
+/* An import that cannot finish (here: postern-keywords cannot be
+ * written) leaves no postern-keywords, so the next open imports again;
+ * letters already given are given again harmlessly. */
 static void
 test_retry(void)
 {
 	const char *home = md_home();
 	struct store *st;
+	char tmp[64];
 
 	md_put(md_path(home, "cur", "9600.a:2,S"), "a\n");
 	mkdir(md_path(home, "", "courierimapkeywords"), 0700);
 	md_put(md_path(home, "courierimapkeywords", ":list"),
 	    "Later\n\n9600.a:0\n");
-	/* A directory where the renamed file would go: EISDIR. */
-	mkdir(md_path(home, "cur", "9600.a:2,Sa"), 0700);
+	/* A directory where write_file_atomic() puts its temp file. */
+	snprintf(tmp, sizeof(tmp), "postern-keywords.tmp.%ld",
+	    (long)getpid());
+	mkdir(md_path(home, "", tmp), 0700);
 	if (md_open(home, STORE_SELECT, &st) == STORE_OK)
 		store_close(st);
-	rmdir(md_path(home, "cur", "9600.a:2,Sa"));
-	if (md_exists(md_path(home, "", "postern-keywords")) ||
-	    !md_exists(md_path(home, "cur", "9600.a:2,S"))) {
+	rmdir(md_path(home, "", tmp));
+	if (md_exists(md_path(home, "", "postern-keywords"))) {
 		tap_ok(0, "courier_failed_import_retried");
 		return;
 	}
 	if (md_open(home, STORE_SELECT, &st) != STORE_OK)
 		return;
 	tap_ok(md_exists(md_path(home, "cur", "9600.a:2,Sa")) &&
-	    kw_of(st, "9600.a") == 1 && strcmp(kwname(st, 0), "Later") == 0,
+	    kw_of(st, "9600.a") == 1 && strcmp(kwname(st, 0), "Later") == 0 &&
+	    md_exists(md_path(home, "", "postern-keywords")),
 	    "courier_failed_import_retried");
 	store_close(st);
+}
+
+/* Two files with one unique name that would get the same new name:
+ * neither is replaced. */
+static void
+test_same_unique(void)
+{
+	const char *home = md_home();
+	struct store *st;
+
+	md_put(md_path(home, "cur", "9700.a:2,"), "cur\n");
+	md_put(md_path(home, "new", "9700.a"), "new\n");
+	mkdir(md_path(home, "", "courierimapkeywords"), 0700);
+	md_put(md_path(home, "courierimapkeywords", ":list"),
+	    "K\n\n9700.a:0\n");
+	if (md_open(home, STORE_RDONLY, &st) != STORE_OK)
+		return;
+	store_close(st);
+	tap_ok(md_nfiles(home, "cur") + md_nfiles(home, "new") == 2 &&
+	    md_exists(md_path(home, "cur", "9700.a:2,a")),
+	    "courier_same_unique_name_nothing_replaced");
 }
 
 int
@@ -333,6 +358,7 @@ main(void)
 	test_dovecot_first();
 	test_limits();
 	test_retry();
+	test_same_unique();
 	md_rm_rf(md_top);
 	return tap_done();
 }

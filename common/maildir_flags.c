@@ -2,8 +2,9 @@
  * maildir_flags.c - flags and keywords of Maildir messages: the letters
  * after ":2," in the file name (mdflags.h), the keyword table in
  * postern-keywords (keywords.h; dovecot-keywords is read while ours
- * does not exist yet, and becomes ours at the first new keyword), and
- * the move from new/ to cur/.
+ * does not exist yet, and becomes ours at the first new keyword; else
+ * Courier's courierimapkeywords/ is imported into it once,
+ * maildir_courier.c), and the move from new/ to cur/.
  *
  * A flag change is a rename, computed from the file's current name so
  * that a flag another program set meanwhile is not undone (RFC 3501
@@ -79,8 +80,10 @@ merge_table(struct kwtable *ours, struct kwtable *t)
 	return grew;
 }
 
-enum store_result
-md_kw_load(struct maildir *md, int *grew)
+/* locked: the caller holds the folder's lock (the Courier import
+ * needs it). */
+static enum store_result
+kw_load(struct maildir *md, int *grew, int locked)
 {
 	struct kwtable t = { { 0 }, 0 };
 	struct stat sb;
@@ -96,6 +99,12 @@ md_kw_load(struct maildir *md, int *grew)
 		buf = read_small(md->dfd, KWTABLE_NAME, &len, &sb);
 	} else if (md->st.kw.n == 0) {
 		buf = read_small(md->dfd, KWTABLE_DOVECOT, &len, &sb);
+		/* Neither ours nor Dovecot's: Courier's, once. */
+		if (buf == NULL && errno == ENOENT &&
+		    md_courier_import(md, locked) == 1 &&
+		    fstatat(md->dfd, KWTABLE_NAME, &sb,
+		    AT_SYMLINK_NOFOLLOW) == 0)
+			return kw_load(md, grew, locked);
 		memset(&sb.st_mtim, 0, sizeof(sb.st_mtim));
 		sb.st_size = -1;
 	} else {
@@ -111,6 +120,12 @@ md_kw_load(struct maildir *md, int *grew)
 	md->kw_mtime = sb.st_mtim;
 	md->kw_size = sb.st_size;
 	return STORE_OK;
+}
+
+enum store_result
+md_kw_load(struct maildir *md, int *grew)
+{
+	return kw_load(md, grew, 0);
 }
 
 static int
@@ -146,7 +161,7 @@ md_keyword(struct store *st, const char *name, int create)
 	(void)create;
 	if (md_lock(md, &dl, NULL, 0) != STORE_OK)
 		return -2;
-	(void)md_kw_load(md, &grew);	/* another session may have it */
+	(void)kw_load(md, &grew, 1);	/* another session may have it */
 	if ((k = kwtable_find(&st->kw, name)) < 0) {
 		if ((k = kwtable_add(&st->kw, name)) < 0)
 			k = -2;		/* full: 26 letters */

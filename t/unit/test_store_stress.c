@@ -419,7 +419,7 @@ run(const char *format)
 	read_log("deliver", &dummy, &errors, &conflicts);
 	free(dummy);
 	for (int n = 0; n < SESSIONS; n++) {
-		char who[8];
+		char who[16];
 
 		snprintf(who, sizeof(who), "s%d", n);
 		read_log(who, &views[n], &errors, &conflicts);

@@ -603,12 +603,55 @@ validity_lost(struct mbox *mb)
 	return mb->base.valid && mb->base.uidvalidity != mb->st.uidvalidity;
 }
 
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The UIDs of the view's vanished messages that the shared expunge log
+ * already holds (sorted, malloc'd, or NULL): a postern session that
+ * expunged them logged them under its modseq, and logging them again
+ * under a later one would make a view that has seen that expunge
+ * report it again (store_expunged_since at its HIGHESTMODSEQ, RFC 7162
+ * 3.2.5.2).  An expunge is logged after the message's last change, so
+ * the log is read from the oldest such modseq on.
+ */
+static uint32_t *
+already_logged(struct mbox *mb, size_t *n)
+{
+	uint64_t since = UINT64_MAX;
+	uint32_t *uids = NULL;
+
+	*n = 0;
+	if (mb->ix == NULL)
+		return NULL;
+	for (unsigned i = 0; i < mb->st.count; i++)
+		if ((mb->st.msgs[i].u.mb.bits & MB_VANISHED) &&
+		    mb->st.msgs[i].modseq < since)
+			since = mb->st.msgs[i].modseq;
+	if (since == UINT64_MAX)
+		return NULL;
+	if (mb_index_xlog_since(mb, since > 0 ? since - 1 : 0, &uids, n) !=
+	    STORE_OK) {
+		*n = 0;
+		return NULL;
+	}
+	return uids;		/* ascending (index.h) */
+}
+
 static void
 report(struct mbox *mb, int flags, struct store_changes *ch)
 {
 	struct store *st = &mb->st;
 	unsigned o = 0, removed = 0;
 	uint64_t ms = 0;
+	size_t nlogged = 0;
+	uint32_t *logged = (flags & STORE_SYNC_KEEP_EXPUNGED) ? NULL :
+	    already_logged(mb, &nlogged);
 
 	mb->kept_gone = 0;
 	for (unsigned i = 0; i < st->count; i++) {
@@ -619,9 +662,12 @@ report(struct mbox *mb, int flags, struct store_changes *ch)
 				m->state |= SM_GONE;
 				mb->kept_gone = 1;
 			} else {
-				if (ms == 0)
-					ms = mb_next_modseq(mb);
-				mb_xlog_add(mb, m->uid, ms);
+				if (logged == NULL || bsearch(&m->uid, logged,
+				    nlogged, sizeof(*logged), cmp_u32) == NULL) {
+					if (ms == 0)
+						ms = mb_next_modseq(mb);
+					mb_xlog_add(mb, m->uid, ms);
+				}
 				store_changes_push(&ch->expunged,
 				    &ch->nexpunged, i + 1 - removed);
 				removed++;
@@ -632,6 +678,7 @@ report(struct mbox *mb, int flags, struct store_changes *ch)
 		}
 		st->msgs[o++] = *m;
 	}
+	free(logged);
 	st->count = o;
 	for (unsigned i = 0; i < st->count; i++)
 		if (st->msgs[i].u.mb.bits & MB_CHANGED) {
@@ -664,6 +711,16 @@ add_extra(struct mbox *mb, struct store_changes *ch)
 	ch->added = st->count - first;
 }
 
+static void
+drain(struct mbox *mb)
+{
+	char buf[4096];
+
+	if (mb->nfd >= 0)
+		while (read(mb->nfd, buf, sizeof(buf)) > 0)
+			;
+}
+
 enum store_result
 mb_sync(struct store *st, int flags, struct store_changes *ch, char *err,
     size_t errlen)
@@ -673,12 +730,7 @@ mb_sync(struct store *st, int flags, struct store_changes *ch, char *err,
 	unsigned nkw = st->kw.n;
 	uint64_t ino = mb->sig.ino;
 
-	if (mb->nfd >= 0) {	/* drain */
-		char buf[4096];
-
-		while (read(mb->nfd, buf, sizeof(buf)) > 0)
-			;
-	}
+	drain(mb);
 	if (mb->npend == 0 && mb->extra.n == 0 && !mb->kept_gone &&
 	    mb_sig_same(mb))
 		return STORE_OK;
@@ -696,6 +748,11 @@ mb_sync(struct store *st, int flags, struct store_changes *ch, char *err,
 	}
 	if (r == STORE_OK)
 		mb_index_save(mb);
+	/* Our own lock files, writes and index wake the fd too; anyone
+	 * else's change before this point is in the view already (read
+	 * under the locks we still hold), so what they signalled is
+	 * done. */
+	drain(mb);
 	mb_unlock(mb);
 	if (mb->nfd >= 0 && mb->sig.ino != ino)	/* replaced: watch it */
 		(void)inotify_add_watch(mb->nfd, mb->path, IN_MODIFY |

@@ -611,13 +611,15 @@ mb_append_commit(struct store *dst, uint32_t *uids, size_t *n,
 		    "UIDVALIDITY changed", mb->path);
 		goto out;
 	}
+	need_base = file_messages(mb) == 0;
+	if (need_base)
+		mb_uidlast_floor(mb);
 	if (mb->uidlast > UINT32_MAX - 2 - mb->txn->n) {
 		r = store_fail(STORE_EFULL, err, errlen, "%s: out of UIDs",
 		    mb->path);
 		goto out;
 	}
 	uid0 = mb->uidlast + 1;
-	need_base = file_messages(mb) == 0;
 	if (!need_base) {
 		/* Step 1: reserve the UIDs in X-IMAPbase (with any
 		 * pending change). */

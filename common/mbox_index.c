@@ -91,7 +91,9 @@ validity(const struct mbox *mb, uint8_t v[INDEX_VALIDITY_SIZE])
 	memset(v, 0, INDEX_VALIDITY_SIZE);
 	put64(v, mb->sig.dev);
 	put64(v + 8, mb->sig.ino);
-	put64(v + 16, mb->sig.size);
+	/* A racy signature (mbox_sync.c) does not prove the file
+	 * unchanged: such an index never matches. */
+	put64(v + 16, mb->sig.racy ? UINT64_MAX : mb->sig.size);
 	put64(v + 24, (uint64_t)mb->sig.mtime_ns);
 	put64(v + 32, mb->sig.tailsum);
 	put64(v + 40, mb->sig.basesum);
@@ -146,6 +148,27 @@ mb_index_base(struct mbox *mb, uint32_t *uidvalidity, uint32_t *uidlast)
 	*uidvalidity = h->uidvalidity;
 	*uidlast = h->uidnext - 1;
 	return 0;
+}
+
+/*
+ * The last UID the index says was handed out under the view's
+ * UIDVALIDITY, 0 if none.  When every message was expunged the file
+ * holds no X-IMAPbase: only the index (saved then, savable()) still
+ * knows which UIDs were given, and they must never be given again
+ * (RFC 3501 2.3.1.1).
+ */
+uint32_t
+mb_index_uidlast(struct mbox *mb)
+{
+	const struct index_hdr *h;
+
+	(void)mb_index_modseq(mb);	/* re-reads it if another changed it */
+	if (mb->ix == NULL)
+		return 0;
+	h = index_header(mb->ix);
+	if (h->uidvalidity != mb->st.uidvalidity || h->uidnext == 0)
+		return 0;
+	return h->uidnext - 1;
 }
 
 /* ---- loading ---- */
@@ -365,9 +388,14 @@ mb_index_adopt_modseqs(struct mbox *mb)
 static int
 savable(struct mbox *mb)
 {
-	if (mb->st.rdonly || mb->fd < 0 || mb->npend > 0 || mb->base_dirty ||
-	    !mb->base.valid || mb->st.kw.n != mb->base_kwn ||
-	    mb->base.uidlast != mb->uidlast || mb->has_pseudo)
+	if (mb->st.rdonly || mb->fd < 0 || mb->npend > 0 || mb->has_pseudo)
+		return 0;
+	/* An emptied file has no X-IMAPbase: the index alone keeps the
+	 * last UID given. */
+	if (mb->st.count == 0 && mb->extra.n == 0 && mb->sig.size == 0)
+		return 1;
+	if (mb->base_dirty || !mb->base.valid || mb->st.kw.n !=
+	    mb->base_kwn || mb->base.uidlast != mb->uidlast)
 		return 0;
 	for (unsigned i = 0; i < mb->st.count; i++)
 		if (mb->st.msgs[i].u.mb.bits & (MB_NEWUID | MB_SETOLD |

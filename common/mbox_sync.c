@@ -121,6 +121,47 @@ base_uidlast_now(struct mbox *mb)
 	return v < UINT32_MAX ? (uint32_t)v : 0;
 }
 
+/*
+ * Racy timestamps (as git calls them): a kernel that stamps changes
+ * with its coarse clock (a tick of 1-10 ms; whole seconds on file
+ * systems that keep no nanoseconds) may give a change made in the tick
+ * the view read the file in the same mtime, so size and mtime stay as
+ * they were (another session expunging one message and appending one
+ * of the same size).  The mtime is then the current tick's value
+ * exactly; one the coarse clock has passed, or a fine-grained one
+ * (Linux 6.13 multigrain timestamps: a change after a stat() gets a
+ * newer one), cannot be repeated.  The caller holds the locks, so
+ * nobody changes the file meanwhile: wait for the next tick (a few
+ * ms) rather than read the file whole at every later operation; on a
+ * whole-second file system, mark the signature racy instead
+ * (mb_refresh then reads the file whole).
+ */
+static int
+mtime_is_current(int64_t mtime_ns)
+{
+	struct timespec now;
+	int64_t t;
+
+	if (clock_gettime(CLOCK_REALTIME_COARSE, &now) < 0)
+		return 1;
+	t = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	if (mtime_ns % 1000000000 == 0)	/* seconds only */
+		t -= t % 1000000000;
+	return mtime_ns == t;
+}
+
+static int
+sig_racy(int64_t mtime_ns)
+{
+	struct timespec ms = { 0, 1000000 };
+
+	if (mtime_ns % 1000000000 == 0)
+		return mtime_is_current(mtime_ns);
+	for (int i = 0; i < 20 && mtime_is_current(mtime_ns); i++)
+		nanosleep(&ms, NULL);
+	return mtime_is_current(mtime_ns);
+}
+
 void
 mb_sig_take(struct mbox *mb)
 {
@@ -137,6 +178,7 @@ mb_sig_take(struct mbox *mb)
 	    st.st_mtim.tv_nsec;
 	mb->sig.tailsum = tail_hash(mb->fd, mb->sig.size);
 	mb->sig.basesum = mb_sig_base_hash(mb);
+	mb->sig.racy = sig_racy(mb->sig.mtime_ns);
 }
 
 /* Without reading: is the file (by path) the one the view describes? */
@@ -147,7 +189,8 @@ mb_sig_same(struct mbox *mb)
 
 	if (stat(mb->path, &st) < 0)
 		return !mb->sig.valid && mb->fd < 0;
-	return mb->sig.valid && mb->sig.dev == (uint64_t)st.st_dev &&
+	return mb->sig.valid && !mb->sig.racy &&
+	    mb->sig.dev == (uint64_t)st.st_dev &&
 	    mb->sig.ino == (uint64_t)st.st_ino &&
 	    mb->sig.size == (uint64_t)st.st_size &&
 	    mb->sig.mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 +
@@ -247,6 +290,17 @@ in_view(const struct store *st, uint32_t uid)
 	return store_find_uid(st, uid, &i);
 }
 
+/* New UIDs come after every UID given out, also those only the index
+ * remembers (the file was emptied since the view read it). */
+void
+mb_uidlast_floor(struct mbox *mb)
+{
+	uint32_t ix = mb_index_uidlast(mb);
+
+	if (mb->uidlast < ix)
+		mb->uidlast = ix;
+}
+
 /*
  * Check the candidate UIDs of l[0..n) (file order, after a message with
  * UID prev) and give the next UID to each that fails.  check: the view
@@ -266,6 +320,8 @@ number(struct mbox *mb, struct store_msg *l, unsigned n, uint32_t prev,
 		limit = mb->uidlast;
 	if (mb->uidlast < limit)
 		mb->uidlast = limit;
+	if (check)
+		mb_uidlast_floor(mb);
 	for (unsigned i = 0; i < n; i++) {
 		struct store_msg *m = &l[i];
 
@@ -376,6 +432,7 @@ load_locked(struct mbox *mb, char *err, size_t errlen)
 		else if (mb_index_base(mb, &mb->st.uidvalidity,
 		    &mb->uidlast) < 0)
 			mb->st.uidvalidity = (uint32_t)time(NULL);
+		mb_uidlast_floor(mb);
 		if (number(mb, mb->st.msgs, mb->st.count, 0, 0) < 0)
 			renumber_all(mb);
 		if (mb->st.highestmodseq == 0)
@@ -563,7 +620,8 @@ mb_refresh(struct mbox *mb, char *err, size_t errlen)
 	}
 	if (fstat(mb->fd, &st) < 0)
 		return store_fail(STORE_ETEMP, err, errlen, "%s: %m", mb->path);
-	if (mb->sig.valid && (uint64_t)st.st_dev == mb->sig.dev &&
+	if (mb->sig.valid && !mb->sig.racy &&
+	    (uint64_t)st.st_dev == mb->sig.dev &&
 	    (uint64_t)st.st_ino == mb->sig.ino &&
 	    (uint64_t)st.st_size == mb->sig.size &&
 	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec ==

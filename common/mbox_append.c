@@ -293,8 +293,8 @@ from_sender(struct store *src, unsigned si, char *out, size_t outlen)
 	snprintf(out, outlen, "MAILER-DAEMON");
 	if (src->maildir || mb->fd < 0 || mb_lock(mb, NULL, 0) != STORE_OK)
 		return;
-	if (mb_refresh(mb, NULL, 0) == STORE_OK && mb->fd >= 0 &&
-	    !(src->msgs[si].u.mb.bits & MB_VANISHED))
+	if (mb_refresh(mb, NULL, 0) == STORE_OK && mb_locate(mb, si) ==
+	    STORE_OK)
 		r = pread(mb->fd, line, sizeof(line), (off_t)
 		    src->msgs[si].u.mb.from);
 	mb_unlock(mb);

@@ -107,6 +107,7 @@ enum store_result mb_errno_result(void);
 /* mbox_sync.c */
 enum store_result mb_load(struct mbox *mb, char *err, size_t errlen);
 enum store_result mb_refresh(struct mbox *mb, char *err, size_t errlen);
+enum store_result mb_locate(struct mbox *mb, unsigned i);
 enum store_result mb_rescan_from(struct mbox *mb, unsigned k, char *err,
     size_t errlen);
 void mb_sig_take(struct mbox *mb);

@@ -29,6 +29,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -601,6 +602,54 @@ mb_rescan_from(struct mbox *mb, unsigned k, char *err, size_t errlen)
 	mb_index_adopt_modseqs(mb);
 	mb->ix_dirty = 1;
 	return STORE_OK;
+}
+
+/* Does the file still hold view message i where the view says: a From_
+ * line at its offset, and its X-UID (when the file has it) there? */
+static int
+still_there(struct mbox *mb, unsigned i)
+{
+	const struct store_msg *m = &mb->st.msgs[i];
+	char b[64];
+	uint64_t v = 0;
+	size_t k = 6, n = m->u.mb.xuid_len;
+
+	if (pread(mb->fd, b, 5, (off_t)m->u.mb.from) != 5 ||
+	    memcmp(b, "From ", 5) != 0)
+		return 0;
+	if (n == 0 || (m->u.mb.bits & MB_NEWUID))
+		return 1;	/* no X-UID in the file yet */
+	if (n >= sizeof(b) || pread(mb->fd, b, n, (off_t)m->u.mb.xuid_off) !=
+	    (ssize_t)n || strncasecmp(b, "X-UID:", 6) != 0)
+		return 0;
+	while (k < n && (b[k] == ' ' || b[k] == '\t'))
+		k++;
+	while (k < n && b[k] >= '0' && b[k] <= '9' && v <= UINT32_MAX)
+		v = v * 10 + (uint64_t)(b[k++] - '0');
+	return v == m->uid;
+}
+
+/*
+ * Under the locks, after mb_refresh: is view message i still where the
+ * view's offsets say?  The signature cannot see every change (a
+ * same-size rewrite within the file system's timestamp granularity), so
+ * before a message's bytes are used its position is checked, and on a
+ * mismatch the file is read whole again (the view's numbering stays;
+ * the next store_sync reports what changed).  STORE_ENOENT if the
+ * message is no longer in the file.
+ */
+enum store_result
+mb_locate(struct mbox *mb, unsigned i)
+{
+	if (mb->fd < 0 || (mb->st.msgs[i].u.mb.bits & MB_VANISHED))
+		return STORE_ENOENT;
+	if (still_there(mb, i))
+		return STORE_OK;
+	if (mb_rescan_from(mb, 0, NULL, 0) != STORE_OK)
+		return STORE_ETEMP;
+	if (mb->st.msgs[i].u.mb.bits & MB_VANISHED)
+		return STORE_ENOENT;
+	return still_there(mb, i) ? STORE_OK : STORE_ETEMP;
 }
 
 enum store_result

@@ -162,6 +162,8 @@ mb_index_uidlast(struct mbox *mb)
 {
 	const struct index_hdr *h;
 
+	if (mb->ix == NULL)	/* another session may have made one */
+		mb_index_open(mb);
 	(void)mb_index_modseq(mb);	/* re-reads it if another changed it */
 	if (mb->ix == NULL)
 		return 0;

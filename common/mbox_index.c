@@ -22,8 +22,10 @@
  *
  * Written (always whole, index_rewrite, under the mbox's locks) only by
  * read-write views, when the view reflects the whole file with every
- * UID written.  Without an index modseqs are per view: HIGHESTMODSEQ
- * starts at index_fresh_modseq() when the view opens.
+ * UID written, or when the file is empty (then the index alone keeps
+ * the last UID given, mb_index_uidlast).  Without an index modseqs are
+ * per view: HIGHESTMODSEQ starts at index_fresh_modseq() when the view
+ * opens.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -5,7 +5,8 @@
  * mb_sig: device, inode, size, mtime in ns, a hash of the last MB_TAIL
  * bytes and of the X-IMAPbase field).  mb_refresh(), run under the locks
  * by every operation that reads or writes by offset, compares:
- *   - same identity, size and mtime: nothing to read;
+ *   - same identity, size and mtime: nothing to read (unless the
+ *     signature is racy, below: then the whole file is read);
  *   - grown, the tail hash and X-IMAPbase unchanged, the old end after
  *     an empty line and a "From " line there: only the new tail is read
  *     (an MTA delivered);

@@ -450,6 +450,8 @@ mb_index_save(struct mbox *mb)
 		mb_index_xlog_flush(mb);
 		return;
 	}
+	if (mb->sig.size == 0)	/* a stale view must not lower it */
+		mb_uidlast_floor(mb);
 	memset(&h, 0, sizeof(h));
 	if (mb->ix != NULL) {
 		h = *index_header(mb->ix);

@@ -605,29 +605,76 @@ mb_rescan_from(struct mbox *mb, unsigned k, char *err, size_t errlen)
 	return STORE_OK;
 }
 
-/* Does the file still hold view message i where the view says: a From_
- * line at its offset, and its X-UID (when the file has it) there? */
-static int
-still_there(struct mbox *mb, unsigned i)
+/* The UID an "X-UID: n" field in b[0..n) gives, or 0. */
+static uint32_t
+xuid_value(const char *b, size_t n)
 {
-	const struct store_msg *m = &mb->st.msgs[i];
-	char b[64];
 	uint64_t v = 0;
-	size_t k = 6, n = m->u.mb.xuid_len;
+	size_t k = 6;
 
-	if (pread(mb->fd, b, 5, (off_t)m->u.mb.from) != 5 ||
-	    memcmp(b, "From ", 5) != 0)
-		return 0;
-	if (n == 0 || (m->u.mb.bits & MB_NEWUID))
-		return 1;	/* no X-UID in the file yet */
-	if (n >= sizeof(b) || pread(mb->fd, b, n, (off_t)m->u.mb.xuid_off) !=
-	    (ssize_t)n || strncasecmp(b, "X-UID:", 6) != 0)
+	if (n < 6 || strncasecmp(b, "X-UID:", 6) != 0)
 		return 0;
 	while (k < n && (b[k] == ' ' || b[k] == '\t'))
 		k++;
 	while (k < n && b[k] >= '0' && b[k] <= '9' && v <= UINT32_MAX)
 		v = v * 10 + (uint64_t)(b[k++] - '0');
-	return v == m->uid;
+	return v <= UINT32_MAX ? (uint32_t)v : 0;
+}
+
+/* A view filled from the index does not know where the X-UID field
+ * is: find it in the first MB_XUID_LOOK bytes of the header and
+ * remember it.  0 if it is not there. */
+#define MB_XUID_LOOK 4096
+static int
+find_xuid(struct mbox *mb, struct store_msg *m)
+{
+	char *b = xmalloc(MB_XUID_LOOK + 1);
+	uint64_t n = m->u.mb.end - m->u.mb.hdr;
+	ssize_t r;
+	int found = 0;
+
+	if (n > MB_XUID_LOOK)
+		n = MB_XUID_LOOK;
+	r = pread(mb->fd, b, (size_t)n, (off_t)m->u.mb.hdr);
+	for (ssize_t k = 0; r > 0 && k < r && b[k] != '\n'; ) {
+		char *e = memchr(b + k, '\n', (size_t)(r - k));
+
+		if (e == NULL)
+			break;
+		if (e - (b + k) >= 6 && strncasecmp(b + k, "X-UID:", 6) == 0) {
+			m->u.mb.xuid_off = m->u.mb.hdr + (uint64_t)k;
+			m->u.mb.xuid_len = (uint32_t)(e + 1 - (b + k));
+			found = 1;
+			break;
+		}
+		k = e + 1 - b;
+	}
+	free(b);
+	return found;
+}
+
+/* Does the file still hold view message i where the view says: a From_
+ * line at its offset, and its X-UID (when the file has it) there? */
+static int
+still_there(struct mbox *mb, unsigned i)
+{
+	struct store_msg *m = &mb->st.msgs[i];
+	char b[64];
+	size_t n;
+
+	if (pread(mb->fd, b, 5, (off_t)m->u.mb.from) != 5 ||
+	    memcmp(b, "From ", 5) != 0)
+		return 0;
+	if (m->u.mb.bits & MB_NEWUID)
+		return 1;	/* no X-UID in the file yet */
+	if (m->u.mb.xuid_len == 0 && !find_xuid(mb, m))
+		/* Every UID of a read-write view is in the file; a
+		 * read-only one may number a message in memory. */
+		return mb->st.rdonly || m->u.mb.end - m->u.mb.hdr >
+		    MB_XUID_LOOK;
+	n = m->u.mb.xuid_len;
+	return n < sizeof(b) && pread(mb->fd, b, n, (off_t)m->u.mb.xuid_off) ==
+	    (ssize_t)n && xuid_value(b, n) == m->uid;
 }
 
 /*

@@ -173,6 +173,7 @@ mb_msg_open(struct store *st, unsigned i, struct msg_stream **out)
 {
 	struct mbox *mb = (struct mbox *)st;
 	struct mb_stream *s;
+	enum store_result r;
 
 	if (mb_lock(mb, NULL, 0) != STORE_OK)
 		return STORE_ETEMP;
@@ -180,9 +181,10 @@ mb_msg_open(struct store *st, unsigned i, struct msg_stream **out)
 		mb_unlock(mb);
 		return STORE_ETEMP;
 	}
-	if (mb->fd < 0 || (st->msgs[i].u.mb.bits & MB_VANISHED)) {
+	/* Never another message's bytes: check it is still there. */
+	if ((r = mb_locate(mb, i)) != STORE_OK) {
 		mb_unlock(mb);
-		return STORE_ENOENT;
+		return r;
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->ms.read = mb_stream_read;
@@ -210,7 +212,16 @@ mb_date(struct store *st, unsigned i)
 		mb_unlock(mb);
 		return -1;
 	}
-	t = mb_internal_date(st, i);
+	switch (mb_locate(mb, i)) {
+	case STORE_OK:
+		t = mb_internal_date(st, i);
+		break;
+	case STORE_ENOENT:	/* gone: never another message's date */
+		t = st->msgs[i].internal;
+		break;
+	default:
+		t = -1;
+	}
 	mb_unlock(mb);
 	return t;
 }

@@ -293,8 +293,8 @@ from_sender(struct store *src, unsigned si, char *out, size_t outlen)
 	snprintf(out, outlen, "MAILER-DAEMON");
 	if (src->maildir || mb->fd < 0 || mb_lock(mb, NULL, 0) != STORE_OK)
 		return;
-	if (mb_refresh(mb, NULL, 0) == STORE_OK && mb->fd >= 0 &&
-	    !(src->msgs[si].u.mb.bits & MB_VANISHED))
+	if (mb_refresh(mb, NULL, 0) == STORE_OK && mb_locate(mb, si) ==
+	    STORE_OK)
 		r = pread(mb->fd, line, sizeof(line), (off_t)
 		    src->msgs[si].u.mb.from);
 	mb_unlock(mb);
@@ -611,13 +611,15 @@ mb_append_commit(struct store *dst, uint32_t *uids, size_t *n,
 		    "UIDVALIDITY changed", mb->path);
 		goto out;
 	}
+	need_base = file_messages(mb) == 0;
+	if (need_base)
+		mb_uidlast_floor(mb);
 	if (mb->uidlast > UINT32_MAX - 2 - mb->txn->n) {
 		r = store_fail(STORE_EFULL, err, errlen, "%s: out of UIDs",
 		    mb->path);
 		goto out;
 	}
 	uid0 = mb->uidlast + 1;
-	need_base = file_messages(mb) == 0;
 	if (!need_base) {
 		/* Step 1: reserve the UIDs in X-IMAPbase (with any
 		 * pending change). */

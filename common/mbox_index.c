@@ -22,8 +22,10 @@
  *
  * Written (always whole, index_rewrite, under the mbox's locks) only by
  * read-write views, when the view reflects the whole file with every
- * UID written.  Without an index modseqs are per view: HIGHESTMODSEQ
- * starts at index_fresh_modseq() when the view opens.
+ * UID written, or when the file is empty (then the index alone keeps
+ * the last UID given, mb_index_uidlast).  Without an index modseqs are
+ * per view: HIGHESTMODSEQ starts at index_fresh_modseq() when the view
+ * opens.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -91,7 +93,9 @@ validity(const struct mbox *mb, uint8_t v[INDEX_VALIDITY_SIZE])
 	memset(v, 0, INDEX_VALIDITY_SIZE);
 	put64(v, mb->sig.dev);
 	put64(v + 8, mb->sig.ino);
-	put64(v + 16, mb->sig.size);
+	/* A racy signature (mbox_sync.c) does not prove the file
+	 * unchanged: such an index never matches. */
+	put64(v + 16, mb->sig.racy ? UINT64_MAX : mb->sig.size);
 	put64(v + 24, (uint64_t)mb->sig.mtime_ns);
 	put64(v + 32, mb->sig.tailsum);
 	put64(v + 40, mb->sig.basesum);
@@ -146,6 +150,29 @@ mb_index_base(struct mbox *mb, uint32_t *uidvalidity, uint32_t *uidlast)
 	*uidvalidity = h->uidvalidity;
 	*uidlast = h->uidnext - 1;
 	return 0;
+}
+
+/*
+ * The last UID the index says was handed out under the view's
+ * UIDVALIDITY, 0 if none.  When every message was expunged the file
+ * holds no X-IMAPbase: only the index (saved then, savable()) still
+ * knows which UIDs were given, and they must never be given again
+ * (RFC 3501 2.3.1.1).
+ */
+uint32_t
+mb_index_uidlast(struct mbox *mb)
+{
+	const struct index_hdr *h;
+
+	if (mb->ix == NULL)	/* another session may have made one */
+		mb_index_open(mb);
+	(void)mb_index_modseq(mb);	/* re-reads it if another changed it */
+	if (mb->ix == NULL)
+		return 0;
+	h = index_header(mb->ix);
+	if (h->uidvalidity != mb->st.uidvalidity || h->uidnext == 0)
+		return 0;
+	return h->uidnext - 1;
 }
 
 /* ---- loading ---- */
@@ -365,9 +392,14 @@ mb_index_adopt_modseqs(struct mbox *mb)
 static int
 savable(struct mbox *mb)
 {
-	if (mb->st.rdonly || mb->fd < 0 || mb->npend > 0 || mb->base_dirty ||
-	    !mb->base.valid || mb->st.kw.n != mb->base_kwn ||
-	    mb->base.uidlast != mb->uidlast || mb->has_pseudo)
+	if (mb->st.rdonly || mb->fd < 0 || mb->npend > 0 || mb->has_pseudo)
+		return 0;
+	/* An emptied file has no X-IMAPbase: the index alone keeps the
+	 * last UID given. */
+	if (mb->st.count == 0 && mb->extra.n == 0 && mb->sig.size == 0)
+		return 1;
+	if (mb->base_dirty || !mb->base.valid || mb->st.kw.n !=
+	    mb->base_kwn || mb->base.uidlast != mb->uidlast)
 		return 0;
 	for (unsigned i = 0; i < mb->st.count; i++)
 		if (mb->st.msgs[i].u.mb.bits & (MB_NEWUID | MB_SETOLD |
@@ -418,6 +450,8 @@ mb_index_save(struct mbox *mb)
 		mb_index_xlog_flush(mb);
 		return;
 	}
+	if (mb->sig.size == 0)	/* a stale view must not lower it */
+		mb_uidlast_floor(mb);
 	memset(&h, 0, sizeof(h));
 	if (mb->ix != NULL) {
 		h = *index_header(mb->ix);

@@ -24,9 +24,11 @@
 #include "store_int.h"
 
 /* What the view's offsets describe: the file as last read.  Equal
- * identity, size and mtime means unchanged (no read needed). */
+ * identity, size and mtime means unchanged (no read needed), unless
+ * racy: the file was changed in the clock tick it was read in, so a
+ * later change may carry the same mtime (mbox_sync.c). */
 struct mb_sig {
-	int valid;
+	int valid, racy;
 	uint64_t dev, ino, size;
 	int64_t mtime_ns;
 	uint64_t tailsum;	/* hash of up to MB_TAIL bytes before size */
@@ -105,6 +107,7 @@ enum store_result mb_errno_result(void);
 /* mbox_sync.c */
 enum store_result mb_load(struct mbox *mb, char *err, size_t errlen);
 enum store_result mb_refresh(struct mbox *mb, char *err, size_t errlen);
+enum store_result mb_locate(struct mbox *mb, unsigned i);
 enum store_result mb_rescan_from(struct mbox *mb, unsigned k, char *err,
     size_t errlen);
 void mb_sig_take(struct mbox *mb);
@@ -117,6 +120,7 @@ void mb_notify_close(struct mbox *mb);
 uint64_t mb_hash(uint64_t h, const void *p, size_t n);
 #define MB_HASH_INIT 0xcbf29ce484222325ULL
 void mb_list_push(struct mb_list *l, const struct store_msg *m);
+void mb_uidlast_floor(struct mbox *mb);
 
 /* mbox_flags.c */
 void mb_msg_flags(struct mbox *mb, const struct mbox_rec *r,
@@ -175,6 +179,7 @@ void mb_index_xlog_flush(struct mbox *mb);
 void mb_index_adopt_modseqs(struct mbox *mb);
 int mb_index_base(struct mbox *mb, uint32_t *uidvalidity, uint32_t *uidlast);
 uint64_t mb_index_modseq(struct mbox *mb);
+uint32_t mb_index_uidlast(struct mbox *mb);
 enum store_result mb_index_xlog_since(struct mbox *mb, uint64_t since,
     uint32_t **uids, size_t *n);
 

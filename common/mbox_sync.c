@@ -5,7 +5,8 @@
  * mb_sig: device, inode, size, mtime in ns, a hash of the last MB_TAIL
  * bytes and of the X-IMAPbase field).  mb_refresh(), run under the locks
  * by every operation that reads or writes by offset, compares:
- *   - same identity, size and mtime: nothing to read;
+ *   - same identity, size and mtime: nothing to read (unless the
+ *     signature is racy, below: then the whole file is read);
  *   - grown, the tail hash and X-IMAPbase unchanged, the old end after
  *     an empty line and a "From " line there: only the new tail is read
  *     (an MTA delivered);
@@ -29,6 +30,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -121,6 +123,47 @@ base_uidlast_now(struct mbox *mb)
 	return v < UINT32_MAX ? (uint32_t)v : 0;
 }
 
+/*
+ * Racy timestamps (as git calls them): a kernel that stamps changes
+ * with its coarse clock (a tick of 1-10 ms; whole seconds on file
+ * systems that keep no nanoseconds) may give a change made in the tick
+ * the view read the file in the same mtime, so size and mtime stay as
+ * they were (another session expunging one message and appending one
+ * of the same size).  The mtime is then the current tick's value
+ * exactly; one the coarse clock has passed, or a fine-grained one
+ * (Linux 6.13 multigrain timestamps: a change after a stat() gets a
+ * newer one), cannot be repeated.  The caller holds the locks, so
+ * nobody changes the file meanwhile: wait for the next tick (a few
+ * ms) rather than read the file whole at every later operation; on a
+ * whole-second file system, mark the signature racy instead
+ * (mb_refresh then reads the file whole).
+ */
+static int
+mtime_is_current(int64_t mtime_ns)
+{
+	struct timespec now;
+	int64_t t;
+
+	if (clock_gettime(CLOCK_REALTIME_COARSE, &now) < 0)
+		return 1;
+	t = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	if (mtime_ns % 1000000000 == 0)	/* seconds only */
+		t -= t % 1000000000;
+	return mtime_ns == t;
+}
+
+static int
+sig_racy(int64_t mtime_ns)
+{
+	struct timespec ms = { 0, 1000000 };
+
+	if (mtime_ns % 1000000000 == 0)
+		return mtime_is_current(mtime_ns);
+	for (int i = 0; i < 20 && mtime_is_current(mtime_ns); i++)
+		nanosleep(&ms, NULL);
+	return mtime_is_current(mtime_ns);
+}
+
 void
 mb_sig_take(struct mbox *mb)
 {
@@ -137,6 +180,7 @@ mb_sig_take(struct mbox *mb)
 	    st.st_mtim.tv_nsec;
 	mb->sig.tailsum = tail_hash(mb->fd, mb->sig.size);
 	mb->sig.basesum = mb_sig_base_hash(mb);
+	mb->sig.racy = sig_racy(mb->sig.mtime_ns);
 }
 
 /* Without reading: is the file (by path) the one the view describes? */
@@ -147,7 +191,8 @@ mb_sig_same(struct mbox *mb)
 
 	if (stat(mb->path, &st) < 0)
 		return !mb->sig.valid && mb->fd < 0;
-	return mb->sig.valid && mb->sig.dev == (uint64_t)st.st_dev &&
+	return mb->sig.valid && !mb->sig.racy &&
+	    mb->sig.dev == (uint64_t)st.st_dev &&
 	    mb->sig.ino == (uint64_t)st.st_ino &&
 	    mb->sig.size == (uint64_t)st.st_size &&
 	    mb->sig.mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 +
@@ -247,6 +292,17 @@ in_view(const struct store *st, uint32_t uid)
 	return store_find_uid(st, uid, &i);
 }
 
+/* New UIDs come after every UID given out, also those only the index
+ * remembers (the file was emptied since the view read it). */
+void
+mb_uidlast_floor(struct mbox *mb)
+{
+	uint32_t ix = mb_index_uidlast(mb);
+
+	if (mb->uidlast < ix)
+		mb->uidlast = ix;
+}
+
 /*
  * Check the candidate UIDs of l[0..n) (file order, after a message with
  * UID prev) and give the next UID to each that fails.  check: the view
@@ -266,6 +322,8 @@ number(struct mbox *mb, struct store_msg *l, unsigned n, uint32_t prev,
 		limit = mb->uidlast;
 	if (mb->uidlast < limit)
 		mb->uidlast = limit;
+	if (check)
+		mb_uidlast_floor(mb);
 	for (unsigned i = 0; i < n; i++) {
 		struct store_msg *m = &l[i];
 
@@ -376,6 +434,7 @@ load_locked(struct mbox *mb, char *err, size_t errlen)
 		else if (mb_index_base(mb, &mb->st.uidvalidity,
 		    &mb->uidlast) < 0)
 			mb->st.uidvalidity = (uint32_t)time(NULL);
+		mb_uidlast_floor(mb);
 		if (number(mb, mb->st.msgs, mb->st.count, 0, 0) < 0)
 			renumber_all(mb);
 		if (mb->st.highestmodseq == 0)
@@ -546,6 +605,101 @@ mb_rescan_from(struct mbox *mb, unsigned k, char *err, size_t errlen)
 	return STORE_OK;
 }
 
+/* The UID an "X-UID: n" field in b[0..n) gives, or 0. */
+static uint32_t
+xuid_value(const char *b, size_t n)
+{
+	uint64_t v = 0;
+	size_t k = 6;
+
+	if (n < 6 || strncasecmp(b, "X-UID:", 6) != 0)
+		return 0;
+	while (k < n && (b[k] == ' ' || b[k] == '\t'))
+		k++;
+	while (k < n && b[k] >= '0' && b[k] <= '9' && v <= UINT32_MAX)
+		v = v * 10 + (uint64_t)(b[k++] - '0');
+	return v <= UINT32_MAX ? (uint32_t)v : 0;
+}
+
+/* A view filled from the index does not know where the X-UID field
+ * is: find it in the first MB_XUID_LOOK bytes of the header and
+ * remember it.  0 if it is not there. */
+#define MB_XUID_LOOK 4096
+static int
+find_xuid(struct mbox *mb, struct store_msg *m)
+{
+	char *b = xmalloc(MB_XUID_LOOK + 1);
+	uint64_t n = m->u.mb.end - m->u.mb.hdr;
+	ssize_t r;
+	int found = 0;
+
+	if (n > MB_XUID_LOOK)
+		n = MB_XUID_LOOK;
+	r = pread(mb->fd, b, (size_t)n, (off_t)m->u.mb.hdr);
+	for (ssize_t k = 0; r > 0 && k < r && b[k] != '\n'; ) {
+		char *e = memchr(b + k, '\n', (size_t)(r - k));
+
+		if (e == NULL)
+			break;
+		if (e - (b + k) >= 6 && strncasecmp(b + k, "X-UID:", 6) == 0) {
+			m->u.mb.xuid_off = m->u.mb.hdr + (uint64_t)k;
+			m->u.mb.xuid_len = (uint32_t)(e + 1 - (b + k));
+			found = 1;
+			break;
+		}
+		k = e + 1 - b;
+	}
+	free(b);
+	return found;
+}
+
+/* Does the file still hold view message i where the view says: a From_
+ * line at its offset, and its X-UID (when the file has it) there? */
+static int
+still_there(struct mbox *mb, unsigned i)
+{
+	struct store_msg *m = &mb->st.msgs[i];
+	char b[64];
+	size_t n;
+
+	if (pread(mb->fd, b, 5, (off_t)m->u.mb.from) != 5 ||
+	    memcmp(b, "From ", 5) != 0)
+		return 0;
+	if (m->u.mb.bits & MB_NEWUID)
+		return 1;	/* no X-UID in the file yet */
+	if (m->u.mb.xuid_len == 0 && !find_xuid(mb, m))
+		/* Every UID of a read-write view is in the file; a
+		 * read-only one may number a message in memory. */
+		return mb->st.rdonly || m->u.mb.end - m->u.mb.hdr >
+		    MB_XUID_LOOK;
+	n = m->u.mb.xuid_len;
+	return n < sizeof(b) && pread(mb->fd, b, n, (off_t)m->u.mb.xuid_off) ==
+	    (ssize_t)n && xuid_value(b, n) == m->uid;
+}
+
+/*
+ * Under the locks, after mb_refresh: is view message i still where the
+ * view's offsets say?  The signature cannot see every change (a
+ * same-size rewrite within the file system's timestamp granularity), so
+ * before a message's bytes are used its position is checked, and on a
+ * mismatch the file is read whole again (the view's numbering stays;
+ * the next store_sync reports what changed).  STORE_ENOENT if the
+ * message is no longer in the file.
+ */
+enum store_result
+mb_locate(struct mbox *mb, unsigned i)
+{
+	if (mb->fd < 0 || (mb->st.msgs[i].u.mb.bits & MB_VANISHED))
+		return STORE_ENOENT;
+	if (still_there(mb, i))
+		return STORE_OK;
+	if (mb_rescan_from(mb, 0, NULL, 0) != STORE_OK)
+		return STORE_ETEMP;
+	if (mb->st.msgs[i].u.mb.bits & MB_VANISHED)
+		return STORE_ENOENT;
+	return still_there(mb, i) ? STORE_OK : STORE_ETEMP;
+}
+
 enum store_result
 mb_refresh(struct mbox *mb, char *err, size_t errlen)
 {
@@ -563,7 +717,8 @@ mb_refresh(struct mbox *mb, char *err, size_t errlen)
 	}
 	if (fstat(mb->fd, &st) < 0)
 		return store_fail(STORE_ETEMP, err, errlen, "%s: %m", mb->path);
-	if (mb->sig.valid && (uint64_t)st.st_dev == mb->sig.dev &&
+	if (mb->sig.valid && !mb->sig.racy &&
+	    (uint64_t)st.st_dev == mb->sig.dev &&
 	    (uint64_t)st.st_ino == mb->sig.ino &&
 	    (uint64_t)st.st_size == mb->sig.size &&
 	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec ==
@@ -603,12 +758,55 @@ validity_lost(struct mbox *mb)
 	return mb->base.valid && mb->base.uidvalidity != mb->st.uidvalidity;
 }
 
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The UIDs of the view's vanished messages that the shared expunge log
+ * already holds (sorted, malloc'd, or NULL): a postern session that
+ * expunged them logged them under its modseq, and logging them again
+ * under a later one would make a view that has seen that expunge
+ * report it again (store_expunged_since at its HIGHESTMODSEQ, RFC 7162
+ * 3.2.5.2).  An expunge is logged after the message's last change, so
+ * the log is read from the oldest such modseq on.
+ */
+static uint32_t *
+already_logged(struct mbox *mb, size_t *n)
+{
+	uint64_t since = UINT64_MAX;
+	uint32_t *uids = NULL;
+
+	*n = 0;
+	if (mb->ix == NULL)
+		return NULL;
+	for (unsigned i = 0; i < mb->st.count; i++)
+		if ((mb->st.msgs[i].u.mb.bits & MB_VANISHED) &&
+		    mb->st.msgs[i].modseq < since)
+			since = mb->st.msgs[i].modseq;
+	if (since == UINT64_MAX)
+		return NULL;
+	if (mb_index_xlog_since(mb, since > 0 ? since - 1 : 0, &uids, n) !=
+	    STORE_OK) {
+		*n = 0;
+		return NULL;
+	}
+	return uids;		/* ascending (index.h) */
+}
+
 static void
 report(struct mbox *mb, int flags, struct store_changes *ch)
 {
 	struct store *st = &mb->st;
 	unsigned o = 0, removed = 0;
 	uint64_t ms = 0;
+	size_t nlogged = 0;
+	uint32_t *logged = (flags & STORE_SYNC_KEEP_EXPUNGED) ? NULL :
+	    already_logged(mb, &nlogged);
 
 	mb->kept_gone = 0;
 	for (unsigned i = 0; i < st->count; i++) {
@@ -619,9 +817,12 @@ report(struct mbox *mb, int flags, struct store_changes *ch)
 				m->state |= SM_GONE;
 				mb->kept_gone = 1;
 			} else {
-				if (ms == 0)
-					ms = mb_next_modseq(mb);
-				mb_xlog_add(mb, m->uid, ms);
+				if (logged == NULL || bsearch(&m->uid, logged,
+				    nlogged, sizeof(*logged), cmp_u32) == NULL) {
+					if (ms == 0)
+						ms = mb_next_modseq(mb);
+					mb_xlog_add(mb, m->uid, ms);
+				}
 				store_changes_push(&ch->expunged,
 				    &ch->nexpunged, i + 1 - removed);
 				removed++;
@@ -632,6 +833,7 @@ report(struct mbox *mb, int flags, struct store_changes *ch)
 		}
 		st->msgs[o++] = *m;
 	}
+	free(logged);
 	st->count = o;
 	for (unsigned i = 0; i < st->count; i++)
 		if (st->msgs[i].u.mb.bits & MB_CHANGED) {
@@ -664,6 +866,16 @@ add_extra(struct mbox *mb, struct store_changes *ch)
 	ch->added = st->count - first;
 }
 
+static void
+drain(struct mbox *mb)
+{
+	char buf[4096];
+
+	if (mb->nfd >= 0)
+		while (read(mb->nfd, buf, sizeof(buf)) > 0)
+			;
+}
+
 enum store_result
 mb_sync(struct store *st, int flags, struct store_changes *ch, char *err,
     size_t errlen)
@@ -673,12 +885,7 @@ mb_sync(struct store *st, int flags, struct store_changes *ch, char *err,
 	unsigned nkw = st->kw.n;
 	uint64_t ino = mb->sig.ino;
 
-	if (mb->nfd >= 0) {	/* drain */
-		char buf[4096];
-
-		while (read(mb->nfd, buf, sizeof(buf)) > 0)
-			;
-	}
+	drain(mb);
 	if (mb->npend == 0 && mb->extra.n == 0 && !mb->kept_gone &&
 	    mb_sig_same(mb))
 		return STORE_OK;
@@ -696,6 +903,11 @@ mb_sync(struct store *st, int flags, struct store_changes *ch, char *err,
 	}
 	if (r == STORE_OK)
 		mb_index_save(mb);
+	/* Our own lock files, writes and index wake the fd too; anyone
+	 * else's change before this point is in the view already (read
+	 * under the locks we still hold), so what they signalled is
+	 * done. */
+	drain(mb);
 	mb_unlock(mb);
 	if (mb->nfd >= 0 && mb->sig.ino != ino)	/* replaced: watch it */
 		(void)inotify_add_watch(mb->nfd, mb->path, IN_MODIFY |

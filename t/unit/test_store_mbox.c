@@ -439,6 +439,96 @@ test_expunge(void)
 	store_close(st);
 }
 
+/* Append one message through the store; its UID, or 0. */
+static uint32_t
+append_text(struct store *st, const char *text)
+{
+	struct store_append *a;
+	uint32_t uid = 0, uv;
+	size_t n = 0;
+
+	if (store_append_begin(st, 0, 0, -1, &a, NULL, 0) != STORE_OK)
+		return 0;
+	if (store_append_write(a, text, strlen(text)) != STORE_OK) {
+		(void)store_append_end(a, NULL, 0);
+		store_append_abort(st);
+		return 0;
+	}
+	if (store_append_end(a, NULL, 0) != STORE_OK ||
+	    store_append_commit(st, &uid, &n, &uv, NULL, 0) != STORE_OK ||
+	    n != 1)
+		return 0;
+	return uid;
+}
+
+/*
+ * Every message expunged: the file keeps no X-IMAPbase, so only the
+ * index remembers the UIDs given.  A view opened before (when there was
+ * no file at all) and one opened after must both give new UIDs after
+ * them (RFC 3501 2.3.1.1: a UID is never given twice).
+ */
+static void
+test_emptied_keeps_uids(void)
+{
+	const char *home = new_home();
+	unsigned char del[2] = { 1, 1 };
+	struct store *early, *a, *late;
+	uint32_t u1, u2, u3, u4;
+
+	/* Without file and index, each view takes the time as its
+	 * UIDVALIDITY: retry if a second began in between. */
+	for (int tries = 0; ; tries++) {
+		if (open_home(home, STORE_SELECT, &early) != STORE_OK)
+			return;
+		if (open_home(home, 0, &a) != STORE_OK) {
+			store_close(early);
+			return;
+		}
+		if (store_uidvalidity(a) == store_uidvalidity(early) ||
+		    tries == 2)
+			break;
+		store_close(a);
+		store_close(early);
+	}
+	u1 = append_text(a, "Subject: 1\n\none\n");
+	u2 = append_text(a, "Subject: 2\n\ntwo\n");
+	tap_ok(u1 != 0 && u2 > u1, "mbox_emptied_two_appended");
+	{
+		struct store_changes ch;
+
+		tap_ok(store_sync(a, 0, &ch, NULL, 0) == STORE_OK &&
+		    store_count(a) == 2, "mbox_emptied_two_in_view");
+		store_changes_free(&ch);
+	}
+	tap_ok(store_expunge(a, del, NULL, 0) == STORE_OK &&
+	    store_count(a) == 0, "mbox_emptied_expunge_all");
+	store_close(a);
+	u3 = append_text(early, "Subject: 3\n\nthree\n");
+	tap_ok(u3 > u2, "mbox_emptied_early_view_gives_a_new_uid");
+	{
+		struct store_changes ch;
+
+		char err[256] = "";
+		enum store_result r = store_sync(early, 0, &ch, err,
+		    sizeof(err));
+
+		tap_ok(r == STORE_OK && store_count(early) == 1,
+		    "mbox_emptied_early_view_syncs");
+		if (r != STORE_OK || store_count(early) != 1)
+			tap_diag("sync %d (%s), %u messages", r, err,
+			    store_count(early));
+		store_changes_free(&ch);
+	}
+	tap_is_int(store_expunge(early, del, NULL, 0), STORE_OK,
+	    "mbox_emptied_expunge_again");
+	store_close(early);
+	if (open_home(home, 0, &late) != STORE_OK)
+		return;
+	u4 = append_text(late, "Subject: 4\n\nfour\n");
+	tap_ok(u4 > u3, "mbox_emptied_late_view_gives_a_new_uid");
+	store_close(late);
+}
+
 static void
 test_session_and_locks(void)
 {
@@ -799,6 +889,7 @@ main(void)
 	test_bytes_preserved();
 	test_pseudo();
 	test_expunge();
+	test_emptied_keeps_uids();
 	test_session_and_locks();
 	test_large();
 	test_parser_random();

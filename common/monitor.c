@@ -210,8 +210,10 @@ static void
 handle_auth(struct monitor *m, struct chan_auth *a)
 {
 	/* The failure delay runs from the request, so the answer for a
-	 * wrong password takes as long as PAM's slowest path (G12). */
-	int64_t deadline = now_ms() + (int64_t)m->cfg->auth_failure_delay * 1000;
+	 * wrong password takes as long as PAM's slowest path (G12).  +1:
+	 * now_ms() truncates, and the delay must be the full one. */
+	int64_t deadline = now_ms() + 1 +
+	    (int64_t)m->cfg->auth_failure_delay * 1000;
 	struct passwd *pw = NULL;
 	const char *reason;
 	enum auth_result r;

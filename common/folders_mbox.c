@@ -159,6 +159,65 @@ mbox_folder_create(struct folders *f, const char *canon, int dir,
 	return r;
 }
 
+/* The state files mbox.c keeps beside folder file <name> in the same
+ * directory (doc/store.md): caches first, then the crash-recovery ones. */
+static const struct {
+	const char *pre, *post;
+} state_kinds[] = {
+	{ ".postern-index-", "" }, { ".postern-index-", ".expunged" },
+	{ ".postern-cache-", "" }, { ".postern-journal-", "" },
+	{ ".postern-append-", "" }, { ".postern-pop3-", ".lock" },
+};
+
+static char *
+state_name(size_t kind, const char *name)
+{
+	return xasprintf("%s%s%s", state_kinds[kind].pre, name,
+	    state_kinds[kind].post);
+}
+
+/* A deleted folder's state goes with it. */
+static void
+drop_state(int dfd, const char *name)
+{
+	for (size_t i = 0; i < ARRAY_LEN(state_kinds); i++) {
+		char *p = state_name(i, name);
+
+		(void)unlinkat(dfd, p, 0);
+		free(p);
+	}
+}
+
+/* A renamed folder keeps its index and cache (they name the file by
+ * inode, which a rename keeps); what cannot move is dropped. */
+static void
+move_state(int fa, const char *la, int fb, const char *lb)
+{
+	for (size_t i = 0; i < 3; i++) {
+		char *a = state_name(i, la);
+		char *b = state_name(i, lb);
+
+		if (renameat(fa, a, fb, b) < 0 && errno != ENOENT)
+			(void)unlinkat(fa, a, 0);
+		free(a);
+		free(b);
+	}
+}
+
+/* Finish what a crashed session left half done in folder canon (the
+ * journal of a rewrite, an append marker) before the file moves away
+ * from them: opening it does that. */
+static enum store_result
+recover(struct folders *f, const char *canon, char *err, size_t errlen)
+{
+	struct store *st;
+	enum store_result r = store_open(f, canon, 0, &st, err, errlen);
+
+	if (r == STORE_OK)
+		store_close(st);
+	return r;
+}
+
 enum store_result
 mbox_folder_delete(struct folders *f, const char *canon, char *err,
     size_t errlen)
@@ -177,6 +236,8 @@ mbox_folder_delete(struct folders *f, const char *canon, char *err,
 		    canon);
 	}
 	rc = unlinkat(dfd, last, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
+	if (rc == 0 && S_ISREG(st.st_mode))
+		drop_state(dfd, last);
 	if (rc < 0 && (errno == ENOTEMPTY || errno == EEXIST))
 		r = store_fail(STORE_EBADNAME, err, errlen,
 		    "%s holds other folders; delete them first "
@@ -208,6 +269,11 @@ mbox_folder_rename(struct folders *f, const char *from, const char *to,
 		return store_fail(STORE_ENOENT, err, errlen, "no folder %s",
 		    from);
 	}
+	if (S_ISREG(st.st_mode) &&
+	    (r = recover(f, from, err, errlen)) != STORE_OK) {
+		close(fa);
+		return r;
+	}
 	if ((fb = open_parent(f, to, 1, &lb, &r, err, errlen)) < 0) {
 		close(fa);
 		return r;
@@ -216,6 +282,8 @@ mbox_folder_rename(struct folders *f, const char *from, const char *to,
 		r = store_fail(errno == EEXIST ? STORE_EEXIST : STORE_ETEMP,
 		    err, errlen, "rename %s to %s: %s", from, to,
 		    errno == EEXIST ? "the target exists" : strerror(errno));
+	else if (S_ISREG(st.st_mode))
+		move_state(fa, la, fb, lb);
 	close(fa);
 	close(fb);
 	return r;

@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "keywords.h"
+#include "log.h"
 #include "mbox_priv.h"
+#include "msgcache.h"
 #include "util.h"
 
 /* Refresh our POP3 dot-lock's mtime once it is this old (well within
@@ -242,6 +244,7 @@ mb_close(struct store *st)
 {
 	struct mbox *mb = (struct mbox *)st;
 
+	store_cache_close(st);
 	if (!st->rdonly && (mb->npend > 0 || mb->base_dirty) && mb->fd >= 0)
 		(void)mb_flush(st, NULL, 0);
 	mb_append_abort(st);
@@ -265,6 +268,25 @@ mb_close(struct store *st)
 	free(mb);
 }
 
+/* <statedir>/.postern-cache-<name> (msgcache.h), beside the journal. */
+static struct msgcache *
+mb_cache_open(struct store *st)
+{
+	struct mbox *mb = (struct mbox *)st;
+	struct msgcache *c = NULL;
+	char *name = xasprintf(".postern-cache-%s", mb->name);
+	int dfd = open(mb->statedir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd < 0 || msgcache_open(dfd, name, st->uidvalidity, &c) < 0) {
+		log_msg(LOG_INFO, "%s/%s: no cache: %m", mb->statedir, name);
+		c = NULL;
+	}
+	if (dfd >= 0)
+		close(dfd);
+	free(name);
+	return c;
+}
+
 static const struct store_ops mbox_ops = {
 	.close = mb_close,
 	.internal_date = mb_date,
@@ -283,4 +305,5 @@ static const struct store_ops mbox_ops = {
 	.sync = mb_sync,
 	.notify_fd = mb_notify_fd,
 	.touch = mb_touch,
+	.cache_open = mb_cache_open,
 };

@@ -190,7 +190,12 @@ msgcache_open(int dirfd, const char *name, uint32_t uidvalidity,
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
-	c->dirfd = dirfd;
+	/* our own, for compaction: the caller's may be closed first */
+	if ((c->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		close(fd);
+		free(c);
+		return -1;
+	}
 	c->name = xstrdup(name);
 	c->uidvalidity = uidvalidity;
 	c->scanned = HDR_SIZE;
@@ -218,6 +223,7 @@ msgcache_close(struct msgcache *c)
 	if (c == NULL)
 		return;
 	close(c->fd);
+	close(c->dirfd);
 	free(c->name);
 	free(c->e);
 	free(c);

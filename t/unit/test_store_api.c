@@ -497,6 +497,65 @@ t_mime(struct folders *f, const char *cachefile)
 	store_close(st);
 }
 
+/* RENAME keeps a folder's messages, UIDs and UIDVALIDITY; DELETE leaves
+ * nothing of it behind (for mbox: the state files beside it). */
+static void
+t_rename(struct folders *f, const char *dir)
+{
+	static const char *const ids[] = { "r-a", "r-b" };
+	struct store *st;
+	uint32_t uids[2], uv;
+	char err[256], path[PATH_MAX + 64], id[64];
+	int mbox = strcmp(fmt, "mbox") == 0;
+
+	ok(folder_create(f, "Box", err, sizeof(err)) == STORE_OK,
+	    "CREATE Box");
+	st = must_open(f, "Box", 0);
+	is((long long)append_ids(st, ids, 2, MF_SEEN, uids), 2, "two in Box");
+	store_close(st);
+	st = must_open(f, "Box", 0);
+	uv = store_uidvalidity(st);
+	{
+		struct mime_tree *t;
+
+		if (store_msg_mime(st, 0, &t) == STORE_OK)
+			mime_tree_free(t);
+	}
+	store_close(st);
+	ok(folder_rename(f, "Box", "Moved", err, sizeof(err)) == STORE_OK,
+	    "RENAME Box Moved");
+	st = must_open(f, "Moved", 0);
+	is(store_count(st), 2, "the messages moved");
+	is(store_uid(st, 1), uids[1], "with their UIDs");
+	is(store_uidvalidity(st), uv, "and the UIDVALIDITY");
+	msg_id(st, 1, id, sizeof(id));
+	is(strcmp(id, "r-b"), 0, "content intact");
+	store_close(st);
+	if (mbox) {
+		snprintf(path, sizeof(path), "%s/mail/.postern-cache-Box", dir);
+		ok(access(path, F_OK) < 0, "no state is left under the old name");
+		snprintf(path, sizeof(path), "%s/mail/.postern-cache-Moved",
+		    dir);
+		ok(access(path, F_OK) == 0, "the cache moved along");
+	}
+	ok(folder_delete(f, "Moved", err, sizeof(err)) == STORE_OK,
+	    "DELETE Moved");
+	if (mbox) {
+		snprintf(path, sizeof(path), "%s/mail/.postern-cache-Moved",
+		    dir);
+		ok(access(path, F_OK) < 0, "its state went with it");
+		snprintf(path, sizeof(path), "%s/mail/.postern-index-Moved",
+		    dir);
+		ok(access(path, F_OK) < 0, "index too");
+	}
+	{
+		struct store *gone;
+
+		ok(store_open(f, "Moved", 0, &gone, err, sizeof(err)) ==
+		    STORE_ENOENT, "a deleted folder cannot be opened");
+	}
+}
+
 static void
 run(const char *format)
 {
@@ -522,6 +581,7 @@ run(const char *format)
 		    t.dir);
 		t_mime(f, cache);
 	}
+	t_rename(f, t.dir);
 	folders_close(f);
 	tree_remove(&t);
 }

@@ -55,6 +55,7 @@ kfind(const char *id, int add)
 			return &known[i];
 	if (!add || nknown == MAX_IDS || strlen(id) >= sizeof(known[0].id))
 		return NULL;
+	memset(&known[nknown], 0, sizeof(known[0]));	/* a previous run's */
 	snprintf(known[nknown].id, sizeof(known[0].id), "%s", id);
 	return &known[nknown++];
 }

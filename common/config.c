@@ -35,6 +35,8 @@ struct key {
 static const struct key keys[] = {
 	S(mail_location, "maildir:~/Maildir"),
 	S(mail_privileged_group, ""),
+	/* Dovecot: namespace inbox { separator }; '/' or '.' (Maildir) */
+	S(namespace_separator, "/"),
 	U(first_valid_uid, "500", 0xffffffffu),
 	U(last_valid_uid, "0", 0xffffffffu),
 	S(pop3_uidl_format, "%08Xu%08Xv"),
@@ -154,6 +156,13 @@ check_whole(const struct config *cfg)
 	if (strncmp(cfg->mail_location, "maildir:", 8) != 0 &&
 	    strncmp(cfg->mail_location, "mbox:", 5) != 0)
 		return "mail_location: expected maildir:PATH or mbox:PATH";
+	if (strcmp(cfg->namespace_separator, "/") != 0 &&
+	    strcmp(cfg->namespace_separator, ".") != 0)
+		return "namespace_separator must be / or .";
+	if (cfg->namespace_separator[0] == '.' &&
+	    strncmp(cfg->mail_location, "mbox:", 5) == 0)
+		return "namespace_separator . needs maildir: mbox folder "
+		    "names may contain dots";
 	if (cfg->last_valid_uid != 0 &&
 	    cfg->last_valid_uid < cfg->first_valid_uid)
 		return "last_valid_uid is below first_valid_uid";

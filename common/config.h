@@ -21,6 +21,7 @@ struct config {
 	/* mail store */
 	char *mail_location;		/* maildir:~/Maildir */
 	char *mail_privileged_group;	/* "" = none */
+	char *namespace_separator;	/* "/" or "." */
 	unsigned first_valid_uid;	/* 500 */
 	unsigned last_valid_uid;	/* 0 = no limit */
 	char *pop3_uidl_format;		/* %08Xu%08Xv */

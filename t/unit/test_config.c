@@ -80,6 +80,7 @@ test_defaults(void)
 
 	config_defaults(&c);
 	tap_is_str(c.mail_location, "maildir:~/Maildir", "default mail_location");
+	tap_is_str(c.namespace_separator, "/", "default namespace_separator");
 	tap_is_str(c.mail_privileged_group, "", "default mail_privileged_group");
 	tap_is_int(c.first_valid_uid, 500, "default first_valid_uid");
 	tap_is_int(c.last_valid_uid, 0, "default last_valid_uid");
@@ -281,6 +282,19 @@ test_errors(void)
 		config_free(&c);
 		r = load(&c, "auth_mechanisms = plainlogin\n", err, sizeof(err));
 		tap_is_int(r, -1, "\"plainlogin\" is not two mechanisms");
+		config_free(&c);
+		r = load(&c, "namespace_separator = .\n", err, sizeof(err));
+		tap_ok(r == 0 && strcmp(c.namespace_separator, ".") == 0,
+		    "namespace_separator . with Maildir");
+		config_free(&c);
+		r = load(&c, "namespace_separator = :\n", err, sizeof(err));
+		tap_ok(r == -1 && strstr(err, "namespace_separator"),
+		    "namespace_separator other than / or . is refused");
+		config_free(&c);
+		r = load(&c, "mail_location = mbox:~/mail\n"
+		    "namespace_separator = .\n", err, sizeof(err));
+		tap_ok(r == -1 && strstr(err, "needs maildir"),
+		    "namespace_separator . is refused for mbox");
 		config_free(&c);
 	}
 }

@@ -206,58 +206,18 @@ getn(const uint8_t *b, int n)
 	return v;
 }
 
-/* pread/pwrite the whole range, across EINTR and short transfers.
- * xpread returns the bytes read (fewer only at the end of the file). */
-static ssize_t
-xpread(int fd, void *buf, size_t n, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t r = pread(fd, (char *)buf + done, n - done,
-		    (off_t)(off + done));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		done += (size_t)r;
-	}
-	return (ssize_t)done;
-}
-
 /* Exactly n bytes, or -1: a file shorter than its header says is
  * corrupt (EBADMSG). */
 static int
 pread_exact(int fd, void *buf, size_t n, uint64_t off)
 {
-	ssize_t r = xpread(fd, buf, n, off);
+	ssize_t r = pread_full(fd, buf, n, off);
 
 	if (r < 0)
 		return -1;
 	if ((size_t)r != n) {
 		errno = EBADMSG;
 		return -1;
-	}
-	return 0;
-}
-
-static int
-pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t r = pwrite(fd, (const char *)buf + done, n - done,
-		    (off_t)(off + done));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		done += (size_t)r;
 	}
 	return 0;
 }
@@ -388,7 +348,7 @@ load_hdr(struct index *ix, struct index_hdr *h)
 		return -1;
 	if (!S_ISREG(st.st_mode))
 		return 1;
-	r = xpread(ix->fd, b, sizeof(b), 0);
+	r = pread_full(ix->fd, b, sizeof(b), 0);
 	if (r < 0)
 		return -1;
 	if ((size_t)r != sizeof(b) || hdr_decode(b, ix->kind, h) != 0 ||
@@ -489,7 +449,7 @@ index_changed(struct index *ix)
 	uint8_t b[INDEX_HDR_SIZE];
 	struct index_hdr h;
 
-	if (xpread(ix->fd, b, sizeof(b), 0) != (ssize_t)sizeof(b) ||
+	if (pread_full(ix->fd, b, sizeof(b), 0) != (ssize_t)sizeof(b) ||
 	    hdr_decode(b, ix->kind, &h) != 0)
 		return 1;	/* torn (a write in progress) or damaged */
 	if (h.generation != ix->hdr.generation || h.change != ix->hdr.change)
@@ -1002,7 +962,7 @@ index_xlog_since(struct index *ix, uint64_t since, uint32_t **uids,
 	if (r != 0)
 		return r > 0 ? 0 : -1;	/* no log: nothing expunged */
 	do {
-		got = xpread(fd, b, sizeof(b), off);
+		got = pread_full(fd, b, sizeof(b), off);
 		if (got < 0)
 			r = -1;
 		else

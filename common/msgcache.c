@@ -54,22 +54,11 @@ get32(const unsigned char *p)
 	    (uint32_t)p[3] << 24;
 }
 
+/* Exactly n bytes at off, or -1. */
 static int
 pread_all(int fd, void *buf, size_t n, uint64_t off)
 {
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = pread(fd, (char *)buf + got, n - got,
-		    (off_t)(off + got));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
+	return pread_full(fd, buf, n, off) == (ssize_t)n ? 0 : -1;
 }
 
 static void

@@ -498,16 +498,7 @@ uidlist_find_name(const struct uidlist *ul, const char *name)
 static int
 pread_all(int fd, char *buf, size_t n, off_t off)
 {
-	while (n > 0) {
-		ssize_t r = pread(fd, buf, n, off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		buf += r, n -= (size_t)r, off += r;
-	}
-	return 0;
+	return pread_full(fd, buf, n, (uint64_t)off) == (ssize_t)n ? 0 : -1;
 }
 
 /* The header line at the start of fd into ul (fmt postern). */

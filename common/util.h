@@ -31,6 +31,13 @@ int parse_u64(const char *s, uint64_t max, uint64_t *out);
 /* write(2) the whole buffer, retrying on EINTR/short writes (blocking fds). */
 int write_all(int fd, const void *buf, size_t len);
 
+/* pread(2) until n bytes, the end of the file or an error, retrying
+ * EINTR and short reads: the bytes read (fewer only at the end), or -1. */
+ssize_t pread_full(int fd, void *buf, size_t n, uint64_t off);
+/* pwrite(2) all n bytes at off, retrying EINTR and short writes: 0 or
+ * -1. */
+int pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
+
 /* Monotonic clock in milliseconds. */
 int64_t now_ms(void);
 

@@ -37,6 +37,7 @@
  * backend's (mbox: the offset of the From_ line), never checked against
  * the strings.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -661,6 +662,41 @@ fsync_dir(int dirfd, const char *name)
 	return r;
 }
 
+/* Temp files a crashed rewrite left beside name ("<name>.tmp.*"), an
+ * hour old (a younger one may be another session's rewrite in progress),
+ * are removed after a rewrite of our own: nothing else would. */
+#define STALE_TEMP_SECS 3600
+
+static void
+drop_stale_temps(int dirfd, const char *name)
+{
+	char *prefix = xasprintf("%s.tmp.", name);
+	size_t plen = strlen(prefix);
+	time_t now = time(NULL);
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd;
+
+	if (strchr(name, '/') != NULL ||
+	    (fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		free(prefix);
+		return;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		free(prefix);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, prefix, plen) == 0 &&
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && now - st.st_mtime > STALE_TEMP_SECS)
+			(void)unlinkat(dirfd, de->d_name, 0);
+	closedir(d);
+	free(prefix);
+}
+
 /* Rename the finished temp file over name and make it durable; on
  * failure the temp file is gone and errno says why. */
 static int
@@ -1115,6 +1151,7 @@ index_rewrite(int dirfd, const char *name, const struct index_hdr *h,
 	if (skip > 0)
 		(void)xlog_cut(dirfd, xname, skip);
 	free(xname);
+	drop_stale_temps(dirfd, name);
 	index_close(*ix);
 	*ix = nix;
 	return 0;

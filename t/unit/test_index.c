@@ -340,6 +340,34 @@ test_rewrite_grows(void)
 	index_close(ix);
 }
 
+/* A crashed rewrite's temp file is removed by the next rewrite once it
+ * is an hour old; a young one may be another session's and stays. */
+static void
+test_stale_temps(void)
+{
+	struct index *ix = NULL;
+	struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	struct stat st;
+	int fd;
+
+	fd = openat(dirfd_, "stale.tmp.0000000000000001", O_WRONLY | O_CREAT,
+	    0600);
+	if (fd >= 0)
+		close(fd);
+	utimensat(dirfd_, "stale.tmp.0000000000000001", old, 0);
+	fd = openat(dirfd_, "stale.tmp.0000000000000002", O_WRONLY | O_CREAT,
+	    0600);
+	if (fd >= 0)
+		close(fd);
+	build("stale", 3, &ix);
+	tap_ok(fstatat(dirfd_, "stale.tmp.0000000000000001", &st, 0) < 0,
+	    "stale_temp_removed_by_rewrite");
+	tap_ok(fstatat(dirfd_, "stale.tmp.0000000000000002", &st, 0) == 0,
+	    "young_temp_kept");
+	unlinkat(dirfd_, "stale.tmp.0000000000000002", 0);
+	index_close(ix);
+}
+
 static void
 test_changed(void)
 {
@@ -701,6 +729,7 @@ main(void)
 	test_mbox_offsets();
 	test_append_until_full();
 	test_rewrite_grows();
+	test_stale_temps();
 	test_changed();
 	test_corruption();
 	test_xlog();

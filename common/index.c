@@ -75,6 +75,10 @@ struct index {
 	dev_t dev;		/* identity of fd, to see a rename over name */
 	ino_t ino;
 	struct index_hdr hdr;	/* as last read or written by us */
+	char *strs;		/* index_strs_load(): [0, strs_len) of the
+				 * strings, which never change within a
+				 * generation (appends go after them) */
+	uint64_t strs_len;
 };
 
 /* CRC-32C (Castagnoli, reflected polynomial 0x82F63B78; RFC 3720 B.4). */
@@ -384,9 +388,36 @@ index_close(struct index *ix)
 		close(ix->fd);
 	if (ix->dirfd >= 0)
 		close(ix->dirfd);
+	free(ix->strs);
 	free(ix->name);
 	free(ix);
 	errno = saved;
+}
+
+int
+index_strs_load(struct index *ix)
+{
+	uint64_t len = ix->hdr.str_len;
+
+	index_strs_drop(ix);
+	if (len == 0 || len > INDEX_STRS_LOAD_MAX)
+		return 0;	/* nothing to gain, or too much: pread each */
+	ix->strs = xmalloc((size_t)len);
+	if (pread_exact(ix->fd, ix->strs, (size_t)len,
+	    str_base(ix->hdr.cap)) != 0) {
+		index_strs_drop(ix);
+		return -1;
+	}
+	ix->strs_len = len;
+	return 0;
+}
+
+void
+index_strs_drop(struct index *ix)
+{
+	free(ix->strs);
+	ix->strs = NULL;
+	ix->strs_len = 0;
 }
 
 /* A struct index around an open fd (taken over, closed on failure). */
@@ -523,7 +554,9 @@ index_read_str(struct index *ix, const struct index_rec *r, char *out,
 			errno = EBADMSG;
 			return -1;
 		}
-		if (pread_exact(ix->fd, out, r->str_len,
+		if (r->str_off + r->str_len <= ix->strs_len)
+			memcpy(out, ix->strs + r->str_off, r->str_len);
+		else if (pread_exact(ix->fd, out, r->str_len,
 		    str_base(ix->hdr.cap) + r->str_off) != 0)
 			return -1;
 		/* a NUL would make the name end early: not a name we wrote */

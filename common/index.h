@@ -137,6 +137,14 @@ int index_read_recs(struct index *ix, uint32_t first, uint32_t n,
  * outlen > str_len).  0, or -1 if out of bounds. */
 int index_read_str(struct index *ix, const struct index_rec *r, char *out,
     size_t outlen);
+/* Reading many names: index_strs_load() reads the string area in one
+ * pread (if it is at most INDEX_STRS_LOAD_MAX bytes), so index_read_str()
+ * copies instead of reading one name at a time; index_strs_drop() frees
+ * it (index_close() does too).  0, or -1 on I/O error (names are then
+ * read one by one). */
+#define INDEX_STRS_LOAD_MAX (64u << 20)
+int index_strs_load(struct index *ix);
+void index_strs_drop(struct index *ix);
 
 /*
  * In-place changes (caller holds the folder lock).  Each bumps the

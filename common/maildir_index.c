@@ -209,6 +209,8 @@ md_ix_read(struct maildir *md, struct store_msg **out, size_t *n)
 	uint32_t last = 0;
 	size_t k = 0;
 
+	/* the names in one read, not one pread each */
+	(void)index_strs_load(md->ix);
 	for (uint32_t at = 0; at < h->count; at += READ_CHUNK) {
 		uint32_t c = h->count - at < READ_CHUNK ? h->count - at :
 		    READ_CHUNK;
@@ -227,11 +229,13 @@ md_ix_read(struct maildir *md, struct store_msg **out, size_t *n)
 		}
 	}
 	free(rec);
+	index_strs_drop(md->ix);
 	md->ix_max = last;
 	*out = m;
 	*n = k;
 	return 0;
 bad:
+	index_strs_drop(md->ix);
 	log_msg(LOG_WARNING, "%s/%s: damaged; rebuilding it", md->path,
 	    MD_INDEX_NAME);
 	while (k > 0)

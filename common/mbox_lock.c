@@ -144,6 +144,28 @@ lock_fd(struct mbox *mb, int64_t deadline, int *again, char *err,
 	return STORE_ETEMP;
 }
 
+/*
+ * A session killed in the middle of a rewrite or an append leaves the
+ * journal or the append marker.  Whoever takes the locks next finishes
+ * or undoes that change before anything reads or writes the file: the
+ * offsets they hold are only right for the file as the killed session
+ * left it.  Two access() calls when there is nothing to do.
+ */
+static enum store_result
+finish_pending(struct mbox *mb, char *err, size_t errlen)
+{
+	if (access(mb->jpath, F_OK) != 0 && access(mb->apath, F_OK) != 0)
+		return STORE_OK;
+	if (mb->st.rdonly)
+		return store_fail(STORE_ETEMP, err, errlen, "%s: an "
+		    "interrupted change is pending; a read-write open "
+		    "finishes it", mb->path);
+	if (mbox_recover(mb->fd, mb->jpath, err, errlen) < 0 ||
+	    mb_append_recover(mb, err, errlen) < 0)
+		return STORE_ETEMP;
+	return STORE_OK;
+}
+
 enum store_result
 mb_lock(struct mbox *mb, char *err, size_t errlen)
 {
@@ -170,6 +192,9 @@ mb_lock(struct mbox *mb, char *err, size_t errlen)
 				mb->locked = mb->st.rdonly ? MB_LK_READ :
 				    MB_LK_WRITE;
 				mb->nlock = 1;
+				if ((r = finish_pending(mb, err, errlen)) !=
+				    STORE_OK)
+					mb_unlock(mb);
 			}
 			return r;
 		}

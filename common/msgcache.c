@@ -22,6 +22,8 @@
 #define HDR_SIZE 16
 #define REC_HDR 16
 #define READ_BUF 65536
+/* Two kinds of record for every message of the largest folder. */
+#define MSGCACHE_ENTRIES_MAX (2u * 1000000u)
 
 struct entry {
 	uint32_t uid;
@@ -92,25 +94,52 @@ find(const struct msgcache *c, uint32_t uid, uint8_t kind, int *found)
 	return lo;
 }
 
-/* Record (uid, kind) at off; a later record replaces an earlier one.
- * UIDs mostly arrive in ascending order, so this is usually an append. */
+static int
+cmp_entry(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Entries from..n were just read in file order: put the whole array in
+ * (uid, kind) order with one entry each, the record read last winning.
+ * Sessions append in ascending UID order, so usually nothing moves. */
 static void
-add_entry(struct msgcache *c, uint32_t uid, uint8_t kind, uint64_t off,
+settle(struct msgcache *c, size_t from)
+{
+	size_t o = 0;
+
+	for (size_t i = from > 0 ? from : 1; i < c->n; i++)
+		if (cmp_entry(&c->e[i - 1], &c->e[i]) >= 0 ||
+		    (c->e[i - 1].uid == c->e[i].uid &&
+		    c->e[i - 1].kind == c->e[i].kind))
+			goto sort;
+	return;
+sort:
+	qsort(c->e, c->n, sizeof(*c->e), cmp_entry);
+	for (size_t i = 0; i < c->n; i++) {
+		if (o > 0 && c->e[o - 1].uid == c->e[i].uid &&
+		    c->e[o - 1].kind == c->e[i].kind)
+			o--;		/* the later record wins */
+		c->e[o++] = c->e[i];
+	}
+	c->n = o;
+}
+
+static void
+push_entry(struct msgcache *c, uint32_t uid, uint8_t kind, uint64_t off,
     uint32_t len)
 {
-	int found;
-	size_t at = find(c, uid, kind, &found);
-
-	if (!found) {
-		if (c->n == c->cap) {
-			c->cap = c->cap ? c->cap * 2 : 64;
-			c->e = xreallocarray(c->e, c->cap, sizeof(*c->e));
-		}
-		memmove(c->e + at + 1, c->e + at, (c->n - at) *
-		    sizeof(*c->e));
-		c->n++;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		c->e = xreallocarray(c->e, c->cap, sizeof(*c->e));
 	}
-	c->e[at] = (struct entry){ uid, kind, len, off };
+	c->e[c->n++] = (struct entry){ uid, kind, len, off };
 }
 
 /* Turn the records the file has beyond c->scanned into entries.  The
@@ -121,6 +150,7 @@ scan(struct msgcache *c)
 {
 	struct stat st;
 	unsigned char h[REC_HDR];
+	size_t from = c->n;
 
 	if (fstat(c->fd, &st) < 0)
 		return -1;
@@ -137,9 +167,16 @@ scan(struct msgcache *c)
 		}
 		if (c->scanned + REC_HDR + len > (uint64_t)st.st_size)
 			break;		/* still being written, or torn */
-		add_entry(c, get32(h), h[4], c->scanned + REC_HDR, len);
+		/* a file no writer of ours makes: stop, compaction cleans */
+		if (c->n >= MSGCACHE_ENTRIES_MAX) {
+			c->broken = 1;
+			break;
+		}
+		push_entry(c, get32(h), h[4], c->scanned + REC_HDR, len);
 		c->scanned += REC_HDR + len;
 	}
+	if (c->n > from)
+		settle(c, from);
 	return 0;
 }
 

@@ -579,6 +579,66 @@ test_append_crashes(void)
 		}
 }
 
+/* A session killed halfway through an append, while another has the
+ * folder open: the other's next sync finishes it first, so its own
+ * rewrite (a flag and a long keyword, which moves everything after the
+ * first message) cannot shift the bytes the recovery will cut, and its
+ * own append cannot replace the killed one's marker. */
+static void
+crash_hook_half(int point)
+{
+	if (point == MBOX_CRASH_APPEND_HALF)
+		_exit(0);
+}
+
+static void
+test_append_crash_beside_open_view(void)
+{
+	const char *home = new_home();
+	struct store *b, *a, *c;
+	struct store_append *ap;
+	struct store_changes ch;
+	uint32_t uids[2], uv;
+	size_t n;
+	char err[256];
+	pid_t pid;
+	int k;
+
+	put(hpath(home, "inbox"), two, 0);
+	if ((b = open_home(home, STORE_SELECT)) == NULL)
+		return;
+	if ((pid = fork()) == 0) {
+		mbox_crash_hook = crash_hook_half;
+		if ((a = open_home(home, 0)) == NULL ||
+		    store_append_begin(a, 0, 0, -1, &ap, err, sizeof(err)) !=
+		    STORE_OK)
+			_exit(1);
+		static const char m[] = "Subject: three\n\nCCCCCCCCCCCCCCCC"
+		    "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC\n";
+
+		store_append_write(ap, m, sizeof(m) - 1);
+		store_append_end(ap, err, sizeof(err));
+		store_append_commit(a, uids, &n, &uv, err, sizeof(err));
+		_exit(1);
+	}
+	waitpid(pid, NULL, 0);
+	tap_ok(store_sync(b, 0, &ch, err, sizeof(err)) == STORE_OK &&
+	    store_count(b) == 2, "imap_killed_append_undone_at_next_sync");
+	store_changes_free(&ch);
+	k = store_keyword(b, "LongKeywordNameToShiftOffsets", 1);
+	tap_ok(k >= 0 && store_set_flags(b, 0, STORE_FLAGS_ADD, MF_FLAGGED,
+	    (kwset_t)1 << k, 0, err, sizeof(err)) == STORE_OK &&
+	    store_flush(b, err, sizeof(err)) == STORE_OK,
+	    "imap_rewrite_after_killed_append");
+	store_close(b);
+	if ((c = open_home(home, 0)) == NULL)
+		return;
+	tap_ok(store_count(c) == 2 &&
+	    body_is(c, 1, "Subject: two\n\nbody two\n"),
+	    "imap_killed_append_loses_no_other_message");
+	store_close(c);
+}
+
 static void
 test_open_rules(void)
 {
@@ -802,6 +862,7 @@ main(void)
 	test_external_append_and_rewrite();
 	test_append_copy_expunge();
 	test_append_crashes();
+	test_append_crash_beside_open_view();
 	test_notify();
 	test_open_rules();
 	test_keywords_beyond_table();

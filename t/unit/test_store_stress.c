@@ -37,6 +37,7 @@
 
 static const char *fmt;
 static struct tree tr;
+static struct folders *parent_f;	/* the parent's; children free it */
 
 /* ---- logs ---- */
 
@@ -114,6 +115,7 @@ deliverer(int64_t deadline)
 	unsigned k = 0;
 	char id[32];
 
+	folders_close(parent_f);
 	while (now_ms() < deadline) {
 		snprintf(id, sizeof(id), "d-%u", k);
 		if (strcmp(fmt, "mbox") == 0)
@@ -239,6 +241,7 @@ session(int n, int64_t deadline, int done_fd, int go_fd)
 	struct sess s = { .n = n };
 	char name[16], c;
 
+	folders_close(parent_f);
 	srandom((unsigned)(getpid() * 7919));
 	snprintf(name, sizeof(name), "s%d", n);
 	s.lg = log_open(name);
@@ -388,7 +391,7 @@ run(const char *format)
 	nids = 0;
 	memset(ids, 0, sizeof(ids));
 	tree_init(&tr, format);
-	f = tree_folders(&tr);
+	f = parent_f = tree_folders(&tr);
 	if (folder_create(f, "Other", err, sizeof(err)) != STORE_OK) {
 		tap_ok(0, "%s: create Other: %s", fmt, err);
 		return;
@@ -406,12 +409,20 @@ run(const char *format)
 		if (read(done[0], &c, 1) != 1)
 			all_ok = 0;
 	waitpid(pids[SESSIONS], &status, 0);
-	all_ok &= WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+		tap_diag("%s: the delivery process ended with status %#x", fmt,
+		    status);
+		all_ok = 0;
+	}
 	for (int n = 0; n < SESSIONS; n++)
 		(void)!write(go[1], "g", 1);
 	for (int n = 0; n < SESSIONS; n++) {
 		waitpid(pids[n], &status, 0);
-		all_ok &= WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+			tap_diag("%s: session %d ended with status %#x", fmt,
+			    n, status);
+			all_ok = 0;
+		}
 	}
 	tap_ok(all_ok, "%s: %d sessions and a delivery ran %d ms, all exited "
 	    "cleanly", fmt, SESSIONS, RUN_MS);

@@ -54,6 +54,14 @@ read_small(int dirfd, const char *name, size_t *len, struct stat *sb)
 		free(buf);
 		return NULL;
 	}
+	/* Cut short (a file longer than any table we write, or a single
+	 * short read): a last line without its LF may be a name cut in
+	 * two, which would then be given an index for good.  Drop it. */
+	if ((off_t)n < sb->st_size) {
+		char *nl = memrchr(buf, '\n', (size_t)n);
+
+		n = nl != NULL ? nl - buf + 1 : 0;
+	}
 	*len = (size_t)n;
 	return buf;
 }

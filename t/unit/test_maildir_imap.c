@@ -900,6 +900,34 @@ helper(const char *home, const char *flags)
 	return 0;
 }
 
+/* A keyword file longer than any table (16 KiB) is read only so far,
+ * and a name cut in two at that point is not taken for a keyword. */
+static void
+test_keywords_file_cut(void)
+{
+	const char *home = md_home();
+	static char text[20000];
+	size_t o = 0;
+	struct store *st;
+
+	o += (size_t)snprintf(text, sizeof(text), "0 $Forwarded\n");
+	while (o < 16384 - 6)
+		text[o++] = '\n';	/* empty lines: skipped */
+	snprintf(text + o, sizeof(text) - o, "1 LongKeywordName\n");
+	md_put(md_path(home, "", "postern-keywords"), text);
+	md_put(md_path(home, "cur", "1000.M1P1.x:2,ab"), "Subject: x\n\nx\n");
+	if (md_open(home, STORE_SELECT, &st) != STORE_OK) {
+		tap_ok(0, "kwcut_open");
+		return;
+	}
+	tap_ok(store_keyword(st, "$Forwarded", 0) == 0,
+	    "kwcut_names_before_the_limit_are_read");
+	tap_ok(store_keywords_table(st)->n == 1 &&
+	    store_keyword(st, "Lon", 0) < 0 && store_keyword(st, "L", 0) < 0,
+	    "kwcut_a_name_cut_at_the_limit_is_not_a_keyword");
+	store_close(st);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -937,6 +965,7 @@ main(int argc, char **argv)
 	test_crash_states();
 	test_concurrent_appends();
 	test_tmp_cleanup();
+	test_keywords_file_cut();
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	self[n > 0 ? n : 0] = '\0';
 	test_syscall_shape(self);

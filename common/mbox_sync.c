@@ -83,24 +83,50 @@ tail_hash(int fd, uint64_t size)
 	return hash_range(fd, size - n, n);
 }
 
+/* Hash n bytes at off into h, MB_TAIL at a time; 0 on a read error. */
+static uint64_t
+hash_span(int fd, uint64_t h, uint64_t off, uint64_t n)
+{
+	unsigned char buf[MB_TAIL];
+
+	while (n > 0) {
+		size_t k = n < sizeof(buf) ? (size_t)n : sizeof(buf);
+
+		if (pread_full(fd, buf, k, off) != (ssize_t)k)
+			return 0;
+		h = mb_hash(h, buf, k);
+		off += k;
+		n -= k;
+	}
+	return h;
+}
+
+/* An X-IMAPbase longer than this is not read to be compared: it
+ * counts as changed every time (a full re-read, never a wrong view). */
+#define MB_BASE_HASH_MAX (1u << 20)
+
 /* Hash of the X-IMAPbase field without its uidlast digits: another
- * session raising uidlast in place (an append) is not a rewrite. */
+ * session raising uidlast in place (an append) is not a rewrite.  A
+ * long field (many keywords) is hashed whole, in pieces: hashing only
+ * short ones would let a change to a long one pass for no change. */
 uint64_t
 mb_sig_base_hash(struct mbox *mb)
 {
 	const struct mbox_base *b = &mb->base;
-	unsigned char buf[MB_TAIL];
-	uint64_t n = b->field_len, h = MB_HASH_INIT, cut;
+	uint64_t end = b->field_off + b->field_len, h = MB_HASH_INIT;
+	struct timespec ts;
 
-	if (b->kind == MBOX_F_NONE || n > sizeof(buf) ||
-	    pread(mb->fd, buf, (size_t)n, (off_t)b->field_off) != (ssize_t)n)
+	if (b->kind == MBOX_F_NONE)
 		return 0;
-	if (!b->valid || b->l_off < b->field_off ||
-	    b->l_off + b->l_len > b->field_off + n)
-		return mb_hash(h, buf, (size_t)n);
-	cut = b->l_off - b->field_off;
-	h = mb_hash(h, buf, (size_t)cut);
-	return mb_hash(h, buf + cut + b->l_len, (size_t)(n - cut - b->l_len));
+	if (b->field_len > MB_BASE_HASH_MAX) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		return (uint64_t)ts.tv_sec << 30 ^ (uint64_t)ts.tv_nsec ^ 1;
+	}
+	if (!b->valid || b->l_off < b->field_off || b->l_off + b->l_len > end)
+		return hash_span(mb->fd, h, b->field_off, b->field_len);
+	h = hash_span(mb->fd, h, b->field_off, b->l_off - b->field_off);
+	return h == 0 ? 0 : hash_span(mb->fd, h, b->l_off + b->l_len,
+	    end - (b->l_off + b->l_len));
 }
 
 /* uidlast as the file says now (same place, same width); 0 if not

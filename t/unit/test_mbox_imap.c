@@ -639,6 +639,49 @@ test_append_crash_beside_open_view(void)
 	store_close(c);
 }
 
+/* An X-IMAPbase over 4 KiB (long keyword names) whose UIDVALIDITY is
+ * changed in place while mail is appended is still seen as changed: the
+ * view learns its UIDs no longer hold. */
+static void
+test_long_imapbase_change(void)
+{
+	const char *home = new_home();
+	static char text[8192];
+	size_t o = 0;
+	struct store *st;
+	struct store_changes ch;
+	char err[256];
+	char *at;
+	int fd;
+
+	o += (size_t)snprintf(text, sizeof(text), "From x Mon Jan  1 00:00:00 "
+	    "2024\nX-IMAPbase: 1111111111 0000000001");
+	for (int i = 0; i < 26; i++) {
+		o += (size_t)snprintf(text + o, sizeof(text) - o, " k%02d", i);
+		memset(text + o, 'a', 180);
+		o += 180;
+	}
+	snprintf(text + o, sizeof(text) - o, "\nX-UID: 1\nStatus: O\n\n"
+	    "body\n\n");
+	put(hpath(home, "inbox"), text, 0);
+	if ((st = open_home(home, STORE_SELECT)) == NULL)
+		return;
+	tap_ok(store_count(st) == 1 && store_uidvalidity(st) == 1111111111u,
+	    "imap_long_imapbase_read");
+	at = strstr(text, "1111111111");
+	memcpy(at, "2222222222", 10);
+	if ((fd = open(hpath(home, "inbox"), O_WRONLY)) >= 0) {
+		(void)!pwrite(fd, at, 10, at - text);
+		close(fd);
+	}
+	deliver(hpath(home, "inbox"), "From y Tue Jan  2 00:00:00 2024\n"
+	    "Subject: new\n\nnew\n\n");
+	tap_is_int(store_sync(st, 0, &ch, err, sizeof(err)), STORE_EVALIDITY,
+	    "imap_long_imapbase_change_is_noticed");
+	store_changes_free(&ch);
+	store_close(st);
+}
+
 static void
 test_open_rules(void)
 {
@@ -863,6 +906,7 @@ main(void)
 	test_append_copy_expunge();
 	test_append_crashes();
 	test_append_crash_beside_open_view();
+	test_long_imapbase_change();
 	test_notify();
 	test_open_rules();
 	test_keywords_beyond_table();

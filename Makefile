@@ -50,6 +50,9 @@ UNIT_SRC := $(filter-out t/unit/tap.c,$(wildcard t/unit/test_*.c))
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/obj/%.o)
 POP3D_OBJ := $(POP3D_SRC:%.c=$(B)/obj/%.o)
 IMAPD_OBJ := $(IMAPD_SRC:%.c=$(B)/obj/%.o)
+# imapd without its main(): unit tests and fuzz targets link it
+IMAPLIB_SRC := $(filter-out imapd/main.c,$(IMAPD_SRC))
+IMAPLIB_OBJ := $(IMAPLIB_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:t/unit/%.c=$(B)/t/%)
 
 PROGS := $(B)/pop3d $(if $(IMAPD_SRC),$(B)/imapd)
@@ -67,6 +70,12 @@ $(B)/libcommon.a: $(COMMON_OBJ)
 $(B)/pop3d: $(POP3D_OBJ) $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $(POP3D_OBJ) $(B)/libcommon.a $(LIBS)
 
+$(B)/libimap.a: $(IMAPLIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# Objects, not libimap.a: a weak reference (commands.c) does not pull an
+# archive member in.
 $(B)/imapd: $(IMAPD_OBJ) $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $(IMAPD_OBJ) $(B)/libcommon.a $(LIBS)
 
@@ -77,6 +86,13 @@ $(B)/store_bench: bench/store_bench.c $(B)/libcommon.a
 $(B)/t/%: t/unit/%.c t/unit/tap.c $(wildcard t/unit/*.h) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -It/unit $(LDFLAGS) -o $@ $< t/unit/tap.c $(B)/libcommon.a $(LIBS)
+
+# unit tests of imapd's pieces (t/unit/test_imap_*.c) link libimap.a too
+$(B)/t/test_imap_%: t/unit/test_imap_%.c t/unit/tap.c $(wildcard t/unit/*.h) \
+		$(B)/libimap.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -It/unit -Iimapd $(LDFLAGS) -o $@ $< t/unit/tap.c \
+		$(B)/libimap.a $(B)/libcommon.a $(LIBS)
 
 # The protocol tests run the binaries as root (they setuid to fake users
 # made with nss_wrapper); see t/README.
@@ -116,6 +132,12 @@ build-fuzz/%: fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
 build-fuzz/fuzz_pop3_login: fuzz/fuzz_pop3_login.c $(COMMON_SRC) pop3d/login.c
 	@mkdir -p build-fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) pop3d/login.c $(LIBS)
+
+# the IMAP targets (fuzz_imap_*) also need imapd's pieces
+build-fuzz/fuzz_imap_%: fuzz/fuzz_imap_%.c $(COMMON_SRC) $(IMAPLIB_SRC) \
+		$(wildcard common/*.h) $(wildcard imapd/*.h)
+	@mkdir -p build-fuzz
+	clang $(FUZZ_CFLAGS) -Iimapd -o $@ $< $(COMMON_SRC) $(IMAPLIB_SRC) $(LIBS)
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -40,6 +40,15 @@ static const struct key keys[] = {
 	U(first_valid_uid, "500", 0xffffffffu),
 	U(last_valid_uid, "0", 0xffffffffu),
 	S(pop3_uidl_format, "%08Xu%08Xv"),
+	/* Dovecot: mailbox NAME { special_use = ...; auto = ... } */
+	S(mailbox_drafts, "Drafts"),
+	S(mailbox_sent, "Sent"),
+	S(mailbox_trash, "Trash"),
+	S(mailbox_junk, "Junk"),
+	S(mailbox_archive, "Archive"),
+	S(mailbox_autocreate, "subscribe"),
+	/* RFC 7889 APPENDLIMIT; at most 4 GiB - 1 (RFC 3501 number) */
+	U(imap_append_limit, "52428800", 0xffffffffu),
 	{ "ssl", K_SSL, offsetof(struct config, ssl), "yes", 0, 0 },
 	S(ssl_cert, "</etc/postern/tls/cert.pem"),
 	S(ssl_key, "</etc/postern/tls/key.pem"),
@@ -66,6 +75,8 @@ static const struct key keys[] = {
 	U(ssl_handshake_timeout, "10", 600),
 	/* RFC 1939 section 3: an autologout timer of at least 10 minutes */
 	U(pop3_idle_timeout, "600", 86400),
+	/* RFC 3501 5.4: an autologout timer of at least 30 minutes */
+	U(imap_idle_timeout, "1800", 86400),
 	U(output_timeout, "300", 86400),
 };
 
@@ -166,6 +177,12 @@ check_whole(const struct config *cfg)
 	if (cfg->last_valid_uid != 0 &&
 	    cfg->last_valid_uid < cfg->first_valid_uid)
 		return "last_valid_uid is below first_valid_uid";
+	if (strcmp(cfg->mailbox_autocreate, "no") != 0 &&
+	    strcmp(cfg->mailbox_autocreate, "create") != 0 &&
+	    strcmp(cfg->mailbox_autocreate, "subscribe") != 0)
+		return "mailbox_autocreate must be no, create or subscribe";
+	if (cfg->imap_append_limit < 1024)
+		return "imap_append_limit must be at least 1024";
 	if (cfg->auth_max_attempts == 0)
 		return "auth_max_attempts must be at least 1";
 	for (const char *m = cfg->auth_mechanisms; *m; ) {

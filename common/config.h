@@ -25,6 +25,14 @@ struct config {
 	unsigned first_valid_uid;	/* 500 */
 	unsigned last_valid_uid;	/* 0 = no limit */
 	char *pop3_uidl_format;		/* %08Xu%08Xv */
+	/* IMAP special-use folders (RFC 6154); "" = none of that use */
+	char *mailbox_drafts;		/* Drafts */
+	char *mailbox_sent;		/* Sent */
+	char *mailbox_trash;		/* Trash */
+	char *mailbox_junk;		/* Junk */
+	char *mailbox_archive;		/* Archive */
+	char *mailbox_autocreate;	/* no | create | subscribe */
+	unsigned imap_append_limit;	/* bytes per message, 52428800 */
 	/* TLS */
 	enum ssl_mode ssl;		/* yes */
 	char *ssl_cert;			/* path, "<path" accepted */
@@ -52,6 +60,7 @@ struct config {
 	unsigned login_timeout;		/* pre-auth idle, 60 */
 	unsigned ssl_handshake_timeout;	/* 10 */
 	unsigned pop3_idle_timeout;	/* 600 (RFC 1939 section 3: >= 10 min) */
+	unsigned imap_idle_timeout;	/* 1800 (RFC 3501 5.4: >= 30 min) */
 	unsigned output_timeout;	/* 300 */
 };
 

@@ -203,6 +203,12 @@ test_errors(void)
 	    "repeated key is an error at the second line");
 	expect_error("ssl = yes\nlogin_greeting hello\n", 2,
 	    "expected key = value", "a line without '='");
+	expect_error("mailbox_autocreate = always\n", 0,
+	    "mailbox_autocreate must be no, create or subscribe",
+	    "mailbox_autocreate takes one of three words");
+	expect_error("imap_append_limit = 100\n", 0,
+	    "imap_append_limit must be at least 1024",
+	    "an APPENDLIMIT too small for any message is refused");
 	expect_error("pam_session = maybe\n", 1, "expected yes or no", "bad bool");
 	expect_error("pam_session =\n", 1, "expected yes or no", "empty bool");
 	expect_error("pam_session = YES\n", 1, "expected yes or no",
@@ -375,7 +381,10 @@ test_dump(void)
 		    "pam_session", "default_login_user", "login_chroot",
 		    "login_greeting", "log_path", "login_timeout",
 		    "ssl_handshake_timeout", "pop3_idle_timeout",
-		    "output_timeout" };
+		    "output_timeout", "mailbox_drafts", "mailbox_sent",
+		    "mailbox_trash", "mailbox_junk", "mailbox_archive",
+		    "mailbox_autocreate", "imap_append_limit",
+		    "imap_idle_timeout" };
 		int missing = 0;
 		char want[64];
 

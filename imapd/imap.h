@@ -209,6 +209,15 @@ void imap_unselect(struct imap *im);
 int imap_msgset(struct imap *im, struct imap_cmd *c, const struct imap_arg *a,
     int uid, unsigned char **sel, unsigned *nsel);
 
+/* ---- special-use folders (specialuse.c, RFC 6154) ---- */
+
+/* At session start: create (and with mailbox_autocreate = subscribe,
+ * subscribe) the configured special-use folders that are missing.
+ * Failures are logged, never fatal. */
+void specialuse_autocreate(struct imap *im);
+/* The special-use attribute of a folder ("\\Sent"...), or NULL. */
+const char *specialuse_attr(const struct config *cfg, const char *name);
+
 /* ---- writing (resp.c) ---- */
 
 /* A string as an atom when it is one (and not NIL), quoted when it can
@@ -228,16 +237,18 @@ void imap_write_flags(struct io *io, unsigned flags, kwset_t kw,
 void imap_write_fetch_flags(struct imap *im, unsigned i, int with_uid);
 
 /*
- * Parse a flag list argument (STORE, APPEND): "\Seen" etc. into *flags,
- * keywords into names (pointers into the args, up to KW_MAX... the
- * caller maps them with store_keyword()).  A list or a single flag.
- * \Recent is refused (RFC 3501 6.4.6, it cannot be set); unknown
- * system flags ("\Foo") and invalid keywords are refused.  0, or -1 with
- * a BAD text in c->resp.
+ * Parse a flag list argument (STORE, APPEND; flagstore.c): "\Seen" etc.
+ * into flags, keywords into kw (pointers into the args; the caller maps
+ * them with store_keyword()).  A list or a single flag.  \Recent is
+ * refused (RFC 3501 6.4.6: it cannot be set), as are unknown system
+ * flags ("\Foo") and invalid keywords.  0, or -1 with c->resp set (BAD
+ * for syntax; more than IMAP_FLAGARGS_MAX keywords gives NO [LIMIT],
+ * returned as -2).
  */
+#define IMAP_FLAGARGS_MAX 64
 struct imap_flagargs {
 	unsigned flags;
-	const char *kw[KW_MAX + 1];
+	const char *kw[IMAP_FLAGARGS_MAX];
 	size_t nkw;
 };
 int imap_parse_flags(struct imap_cmd *c, const struct imap_arg *a,

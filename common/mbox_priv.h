@@ -86,6 +86,10 @@ struct mbox {
 	struct index *ix;	/* the index cache, or NULL */
 	int ix_dirty;		/* the view differs from what ix holds */
 	int kept_gone;		/* the view holds SM_GONE messages */
+	int unreported;		/* a read under the locks (a flush, an
+				 * expunge, an append) found changes by
+				 * others: the next store_sync must report
+				 * them even if the file is unchanged since */
 	uint32_t recent_uid;	/* UIDs below were claimed \Recent */
 	unsigned base_kwn;	/* keyword names X-IMAPbase lists */
 	size_t nxlog_saved;	/* xlog entries already in the index */

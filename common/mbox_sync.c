@@ -554,6 +554,7 @@ merge(struct mbox *mb, unsigned k, struct mb_list *l)
 			mb_list_push(&mb->extra, &l->v[j++]);
 		if (j == l->n || l->v[j].uid != m->uid) {
 			m->u.mb.bits |= MB_VANISHED;
+			mb->unreported = 1;
 			continue;
 		}
 		f = &l->v[j++];
@@ -569,6 +570,7 @@ merge(struct mbox *mb, unsigned k, struct mb_list *l)
 			m->kw = kw;
 			m->modseq = mb_next_modseq(mb);
 			m->u.mb.bits |= MB_CHANGED;
+			mb->unreported = 1;
 		}
 		m->u.mb.from = f->u.mb.from;
 		m->u.mb.hdr = f->u.mb.hdr;
@@ -835,6 +837,7 @@ report(struct mbox *mb, int flags, struct store_changes *ch)
 	    already_logged(mb, &nlogged);
 
 	mb->kept_gone = 0;
+	mb->unreported = 0;
 	for (unsigned i = 0; i < st->count; i++) {
 		struct store_msg *m = &st->msgs[i];
 
@@ -913,7 +916,7 @@ mb_sync(struct store *st, int flags, struct store_changes *ch, char *err,
 
 	drain(mb);
 	if (mb->npend == 0 && mb->extra.n == 0 && !mb->kept_gone &&
-	    mb_sig_same(mb))
+	    !mb->unreported && mb_sig_same(mb))
 		return STORE_OK;
 	if ((r = mb_lock(mb, err, errlen)) != STORE_OK)
 		return r;

@@ -217,6 +217,18 @@ t_flags(struct folders *f)
 	ok(store_set_flags(a, 0, STORE_FLAGS_ADD, MF_DRAFT, 0, 0, err,
 	    sizeof(err)) == STORE_OK && store_flush(a, err, sizeof(err)) ==
 	    STORE_OK, "session a adds \\Draft without syncing first");
+	/* b changes another message; a's flush reads the file under the
+	 * lock and takes b's change in: a's next sync must still report it */
+	ok(store_set_flags(b, 2, STORE_FLAGS_ADD, MF_FLAGGED, 0, 0, err,
+	    sizeof(err)) == STORE_OK && store_flush(b, err, sizeof(err)) ==
+	    STORE_OK, "session b flags message 3");
+	ok(store_set_flags(a, 1, STORE_FLAGS_ADD, MF_SEEN, 0, 0, err,
+	    sizeof(err)) == STORE_OK && store_flush(a, err, sizeof(err)) ==
+	    STORE_OK, "session a changes message 2 and writes it");
+	ok(sync_view(a, 0, &ch) == STORE_OK, "a syncs");
+	ok(ch.nchanged >= 1 && ch.changed[ch.nchanged - 1] == 2,
+	    "b's change to message 3 is reported, though a's write read it");
+	store_changes_free(&ch);
 	store_close(a);
 	store_close(b);
 	a = must_open(f, "INBOX", 0);

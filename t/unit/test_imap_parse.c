@@ -638,7 +638,7 @@ static void
 test_reader(void)
 {
 	static char big[20000];
-	pid_t pid;
+	pid_t pid, pid2;
 
 	reader_open();
 	pid = fork();
@@ -697,17 +697,54 @@ test_reader(void)
 	    "reader: sync literal too large");
 	tap_is_str(sent(), "", "  refused before the client sends it");
 	expect_cmd(0, "b NOOP | ", "  next command");
-	SEND("a LOGIN {9000+}\r\n");
-	memset(big, 'x', 9000);
-	send_peer(big, 9000);
+	SEND("a LOGIN {8180+}\r\n");
+	memset(big, 'x', 8192);
+	send_peer(big, 8180);
 	SEND(" {3+}\r\nabc x\r\nb NOOP\r\n");
 	expect_bad("a", "[TOOBIG] Literal too large",
-	    "reader: non-sync literal too large");
+	    "reader: non-sync literal over the budget before login");
 	expect_cmd(0, "b NOOP | ", "  read and thrown away: in sync");
 	tap_is_str(sent(), "", "  no continuation request");
+	SEND("a LOGIN \x01 {8192+}\r\n");
+	send_peer(big, 8192);
+	SEND("\r\nb NOOP\r\n");
+	expect_bad("a", "Invalid character in command",
+	    "reader: bad line with a non-sync literal of the budget");
+	expect_cmd(0, "b NOOP | ", "  read and thrown away: in sync");
+	/* G6: past the whole budget before login: BYE and close */
+	SEND("a LOGIN {8193+}\r\n");
+	tap_is_int(imap_read_command(P, &io, 0), IMAP_READ_EOF,
+	    "reader: non-sync literal past the budget before login ends it");
+	tap_is_str(sent(), "* BYE [TOOBIG] Literal too large\r\n",
+	    "  with BYE [TOOBIG]");
+	reader_close();
+	reader_open();
+	SEND("a LOGIN \x01 {9000+}\r\n");
+	tap_is_int(imap_read_command(P, &io, 0), IMAP_READ_EOF,
+	    "reader: the same after a syntax error");
+	tap_is_str(sent(), "* BYE [TOOBIG] Literal too large\r\n",
+	    "  with BYE [TOOBIG]");
 	reader_close();
 	imap_parser_free(P);
 	P = imap_parser_new(IMAP_MAX_CMD);
+
+	/* after login a non-sync literal over the limit is thrown away */
+	reader_open();
+	pid2 = fork();
+	if (pid2 == 0) {
+		char *huge = xcalloc(1, IMAP_MAX_CMD + 100);
+
+		SEND("a X {1048677+}\r\n");
+		memset(huge, 'z', IMAP_MAX_CMD + 100);
+		send_peer(huge, IMAP_MAX_CMD + 100);
+		SEND(" y\r\nb NOOP\r\n");
+		_exit(0);
+	}
+	expect_bad("a", "[TOOBIG] Literal too large",
+	    "reader: non-sync literal over IMAP_MAX_CMD");
+	expect_cmd(0, "b NOOP | ", "  read and thrown away: in sync");
+	waitpid(pid2, NULL, 0);
+	reader_close();
 	if (pid > 0) {
 		int status;
 
@@ -769,6 +806,18 @@ test_stream(void)
 	expect_cmd(0, "e NOOP | ", "  next command");
 	SEND("f NOOP\r\n");
 	expect_cmd(1, "f NOOP | ", "stream: a command without literals");
+	SEND("g LOGIN {5}\r\nalice {3+}\r\nabc\r\n");
+	tap_is_int(imap_read_command(P, &io, 1), IMAP_READ_LITERAL,
+	    "stream: literal of a command that does not stream");
+	tap_is_int(imap_read_continue(P, &io, 1), IMAP_READ_LITERAL,
+	    "  continue without accept keeps it");
+	tap_is_str(sent(), "+ OK\r\n", "  after a continuation request");
+	tap_is_int(imap_read_continue(P, &io, 0), IMAP_READ_DONE,
+	    "  and the next one");
+	tap_is_str(args_dump(), "g LOGIN | {5}alice {3}abc",
+	    "  both in the arguments");
+	tap_is_int(imap_read_continue(P, &io, 0), IMAP_READ_BAD,
+	    "stream: continue after the end is BAD");
 
 	/* EOF and timeout */
 	SEND("g APPEND INBOX {5+}\r\nab");

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -441,6 +442,78 @@ test_limits(void)
 	imap_parser_free(lp);
 }
 
+/* Literals joined in one command: k of them, "{0}" each. */
+static enum imap_parse_result
+many_literals(struct imap_parser *p, size_t k)
+{
+	enum imap_parse_result r;
+
+	imap_parser_reset(p);
+	r = feed(p, "a X {0}");
+	for (size_t i = 1; i < k && r == IMAP_PARSE_LITERAL; i++)
+		r = feed(p, " {0}");
+	if (r == IMAP_PARSE_LITERAL)
+		r = feed(p, "");
+	return r;
+}
+
+/* Peak memory growth, in KiB, of feeding the worst input to a parser:
+ * "()" over and over (the cheapest token that allocates), in lines
+ * joined by {0+}, until the parser stops it. */
+static long
+worst_case_kib(size_t max_cmd)
+{
+	struct imap_parser *p = imap_parser_new(max_cmd);
+	struct rusage before, after;
+	static char line[IO_LINE_MAX + 1];
+	size_t n, linemax = max_cmd / 4 < IO_LINE_MAX ? max_cmd / 4 :
+	    IO_LINE_MAX;
+	enum imap_parse_result r;
+
+	getrusage(RUSAGE_SELF, &before);
+	r = feed(p, "a X {0+}");
+	while (r == IMAP_PARSE_LITERAL) {
+		n = 0;
+		while (n + 8 < linemax) {
+			memcpy(line + n, " ()", 3);
+			n += 3;
+		}
+		memcpy(line + n, " {0+}", 5);
+		r = imap_parser_feed_line(p, line, n + 5);
+	}
+	getrusage(RUSAGE_SELF, &after);
+	imap_parser_free(p);
+	return after.ru_maxrss - before.ru_maxrss;
+}
+
+/* SECURITY.md G6/G8: the parser's memory is bounded whatever the input
+ * (measured in a child, so that the test's own memory does not count). */
+static void
+test_memory(void)
+{
+	tap_is_int(many_literals(P, 1000), IMAP_PARSE_DONE,
+	    "limits: 1000 literals in a command are fine");
+	tap_is_int(many_literals(P, 1001), IMAP_PARSE_ERROR,
+	    "limits: 1001 are not");
+	tap_is_str(imap_parser_error(P), "Too many literals", "  with the error");
+	imap_parser_reset(P);
+	for (int login = 0; login <= 1; login++) {
+		pid_t pid = fork();
+		int status;
+
+		if (pid == 0) {
+			long kib = worst_case_kib(login ? IMAP_LOGIN_MAX_CMD :
+			    IMAP_MAX_CMD);
+
+			_exit(kib < (login ? 2048 : 65536) ? 0 : 1);
+		}
+		waitpid(pid, &status, 0);
+		tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "limits: worst-case input uses under %s",
+		    login ? "2 MiB before login" : "64 MiB after");
+	}
+}
+
 /* The parser's view while a literal is pending, and streamed literals. */
 static void
 test_partial(void)
@@ -858,6 +931,7 @@ main(void)
 	test_literals();
 	test_errors();
 	test_limits();
+	test_memory();
 	test_partial();
 	test_helpers();
 	test_reader();

@@ -5,10 +5,17 @@
  *
  * Everything here is client input.  Memory is bounded by the parser's
  * limits: every line and every kept literal counts against max_cmd
- * bytes, tokens against IMAP_MAX_ARGS, list nesting against the depth
- * limit; nothing recurses deeper than the nesting.  The argument tree is
- * built in place, one array per open list, each always ended by an EOL
- * entry, so the arguments are valid to look at after every call.
+ * bytes (so a token costs at least one byte of the budget), tokens
+ * against IMAP_MAX_ARGS, kept literals against IMAP_MAX_LITERALS, list
+ * nesting against the depth limit (1 before login); nothing recurses
+ * deeper than the nesting.  The argument tree is built in place, one
+ * array per open list, each always ended by an EOL entry, so the
+ * arguments are valid to look at after every call.
+ *
+ * After a syntax error the reader skips the rest of the command: a
+ * non-synchronizing literal announced at the end of the bad line is read
+ * and thrown away, with the lines after it while they end in one; a
+ * synchronizing one gets no "+", so the client never sends it.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -406,8 +413,7 @@ tag_and_name(struct imap_parser *p, const char *line, size_t len,
 	for (n = t + 1; n < len && line[n] != ' '; n++)
 		if (!((line[n] >= 'A' && line[n] <= 'Z') ||
 		    (line[n] >= 'a' && line[n] <= 'z')))
-			return fail(p, n == t + 1 ? "Missing command" :
-			    "Invalid command name");
+			return fail(p, "Invalid command name");
 	if (n == t + 1)
 		return fail(p, "Missing command");
 	if (n - t - 1 > IMAP_CMDNAME_MAX)

@@ -254,6 +254,8 @@ test_errors(void)
 	BAD("a NOOP\r", "a | CR in command line");
 	BAD("a N00P", "a | Invalid command name");
 	BAD("a X-Y", "a | Invalid command name");
+	BAD("a 123", "a | Invalid command name");
+	BAD("a (NOOP)", "a | Invalid command name");
 	BAD("a NOOP(", "a | Invalid command name");
 	BAD("a NOOP (", "a | Missing ')'");
 	BAD("a X  y", "a | Extra space");

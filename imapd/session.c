@@ -21,7 +21,6 @@
 #include "log.h"
 
 /* WEAK-BEGIN */
-#pragma weak imap_capability
 #pragma weak specialuse_autocreate
 #pragma weak imap_parser_new
 #pragma weak imap_parser_free
@@ -50,14 +49,11 @@ write_tagged(struct imap *im, const char *tag, enum cmd_result r,
 	    *resp ? resp : "Completed.");
 }
 
-/* The tagged line after a greeting or CAPABILITY: "IMAP4rev1 ...". */
+/* The capability list of the authenticated state: "IMAP4rev1 ...". */
 static void
 capability_list(const struct config *cfg, char *out, size_t outlen)
 {
-	if (imap_capability != NULL)
-		imap_capability(cfg, CAP_AUTH, 0, 1, out, outlen);
-	else
-		snprintf(out, outlen, "IMAP4rev1");
+	imap_capability(cfg, CAP_AUTH, 0, 1, out, outlen);
 }
 
 /*
@@ -254,6 +250,7 @@ imap_session_main(struct session *s)
 	struct session_stats st = { 0, "connection closed" };
 	struct imap_parser *p;
 	char tag[IMAP_TAG_MAX + 1];
+	void (*autocreate)(struct imap *);
 
 	io_set_timeouts(&s->io, (int)s->cfg->imap_idle_timeout,
 	    (int)s->cfg->output_timeout);
@@ -264,8 +261,9 @@ imap_session_main(struct session *s)
 	    : '/';
 	if (open_folders(&im, tag) < 0)
 		return;
-	if (specialuse_autocreate != NULL)
-		specialuse_autocreate(&im);
+	autocreate = specialuse_autocreate;
+	if (autocreate != NULL)
+		autocreate(&im);
 	greet(&im, tag);
 	p = imap_parser_new(IMAP_MAX_CMD);
 	while (one_command(&im, p, &st) == 0)

@@ -306,9 +306,9 @@ report_changes(struct imap *im, const struct store_changes *ch)
 	/* FLAGS before any FETCH that shows a new keyword (RFC 3501 7.2.6) */
 	if (ch->keywords_added || (kt != NULL && kt->n != im->known_keywords))
 		imap_send_flags(im);
-	if (ch->added > 0)
+	/* RECENT goes with a new size (RFC 3501 7.3.2), as in Dovecot */
+	if (ch->added > 0) {
 		io_printf(im->io, "* %u EXISTS\r\n", count);
-	if (ch->added > 0 || recent != im->known_recent) {
 		io_printf(im->io, "* %u RECENT\r\n", recent);
 		im->known_recent = recent;
 	}

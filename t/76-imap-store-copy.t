@@ -145,7 +145,7 @@ def store_tests(srv, kind):
     u, t = im.run("STORE 3 +FLAGS ()")
     tap.is_(u, ["* 3 FETCH (FLAGS (\\Deleted))"],
             "%s: the .SILENT change took effect" % kind)
-    u, t = im.run("STORE 3 -FLAGS.SILENT (\\Deleted)")
+    u, t = im.run("STORE 2:3 -FLAGS.SILENT (\\Deleted)")
     tap.is_((u, t[:2]), ([], "OK"), "%s: -FLAGS.SILENT" % kind)
     u, t = im.run("STORE 3 FLAGS.SILENT ()")
     tap.is_((u, t[:2]), ([], "OK"), "%s: FLAGS.SILENT ()" % kind)
@@ -254,7 +254,7 @@ def store_gone_tests(srv):
     for d in (cur, new):
         if os.path.exists(os.path.join(d, last)):
             os.unlink(os.path.join(d, last))
-    u, t = im.run("STORE 5 +FLAGS (\\Seen)")
+    u, t = im.run("STORE 5 +FLAGS (\\Flagged)")
     tap.ok(t.startswith("NO") and not any("FETCH" in x for x in u),
            "expunged: STORE of only that message: NO", (u, t))
     tap.ok("EXPUNGE" not in " ".join(u),

@@ -120,6 +120,17 @@ parse_partial(const char *s, size_t len, struct fetch_section *sec)
 	return 0;
 }
 
+/* header-fld-name = astring: an atom without list-wildcards or "\\"
+ * (parse.h's atoms may hold them), a quoted string or a literal. */
+static int
+is_astring(const struct imap_arg *a)
+{
+	if (a->type == IMAP_ARG_QUOTED || a->type == IMAP_ARG_LITERAL)
+		return 1;
+	return a->type == IMAP_ARG_ATOM && !(a->flags & IMAP_ARG_JOINED) &&
+	    strpbrk(a->str, "%*\\") == NULL;
+}
+
 /* header-list: "(" header-fld-name *(SP header-fld-name) ")" */
 static int
 check_header_list(const struct imap_arg *l)
@@ -127,7 +138,8 @@ check_header_list(const struct imap_arg *l)
 	if (l->type != IMAP_ARG_LIST || l->len == 0)
 		return -1;
 	for (size_t k = 0; k < l->len; k++)
-		if (!imap_arg_is_astring(&l->list[k]))
+		if (!is_astring(&l->list[k]) ||
+		    (l->list[k].flags & IMAP_ARG_STREAMED))
 			return -1;
 	return 0;
 }
@@ -242,11 +254,13 @@ parse_macro(const struct imap_arg *a, struct fetch_req *req)
 	};
 	size_t n;
 
-	if (imap_arg_is_atom(a, "FAST"))
+	if (a->type != IMAP_ARG_ATOM)
+		return -1;
+	if (word_is(a->str, a->len, "FAST"))
 		n = 3;
-	else if (imap_arg_is_atom(a, "ALL"))
+	else if (word_is(a->str, a->len, "ALL"))
 		n = 4;
-	else if (imap_arg_is_atom(a, "FULL"))
+	else if (word_is(a->str, a->len, "FULL"))
 		n = 5;
 	else
 		return -1;

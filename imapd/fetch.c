@@ -498,13 +498,13 @@ fetch_one(struct imap *im, struct imap_cmd *c, const struct fetch_req *req,
 	seen = set_seen(im, req, i);
 	fs->seen_set |= seen;
 	io_printf(im->io, "* %u FETCH (", i + 1);
-	/* UID FETCH always answers with the UID (RFC 3501 6.4.8) */
-	if (c->uid || req->has[FA_UID]) {
+	/* UID FETCH always answers with the UID (RFC 3501 6.4.8), first */
+	if (c->uid) {
 		io_printf(im->io, "UID %u", store_uid(im->sel, i));
 		sp = " ";
 	}
 	for (size_t k = 0; k < req->n; k++) {
-		if (req->items[k].att == FA_UID)
+		if (c->uid && req->items[k].att == FA_UID)
 			continue;
 		io_puts(im->io, sp);
 		write_item(im, i, &req->items[k], &d, fs);

@@ -190,14 +190,10 @@ pre_starttls(struct ilogin *il, const struct imap_arg *a)
 		return bad(il, "TLS support isn't enabled.");
 	tagged(il, "OK", "Begin TLS negotiation now.");
 	/* Commands pipelined after STARTTLS are never executed: io_starttls
-	 * fails closed when any were sent (CVE-2011-0411, SECURITY.md G11). */
+	 * logs them and fails closed (CVE-2011-0411, SECURITY.md G11). */
 	if (io_starttls(&l->io, l->tls, (int)l->cfg->ssl_handshake_timeout,
-	    &discarded) != IO_OK) {
-		if (discarded > 0)
-			log_msg(LOG_INFO, "STARTTLS: %zu bytes pipelined after "
-			    "the command, disconnecting", discarded);
+	    &discarded) != IO_OK)
 		return NEXT_CLOSE;
-	}
 	/* RFC 3501 6.2.1: the client must ask for the capabilities again;
 	 * nothing is sent unasked over the new channel. */
 	return NEXT_OK;

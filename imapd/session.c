@@ -285,6 +285,11 @@ one_command(struct imap *im, struct cmd_reader *rd, struct session_stats *st)
 		    imap_parser_error(rd->p));
 	else
 		r = dispatch(im, &c, &cmd);
+	/* a streaming command that did not run leaves its literal unread:
+	 * it must not be taken for commands */
+	if (rr == IMAP_READ_LITERAL && cmd == NULL &&
+	    imap_literal_refuse(rd->p, im->io) != IO_OK)
+		return -1;
 	if (im->sel != NULL)
 		store_touch(im->sel);
 	if (r == CMD_CLOSE || im->logout) {

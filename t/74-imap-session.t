@@ -183,10 +183,18 @@ with tap.section("EXAMINE, then SELECT: exact responses, \\Recent once"):
     un, t = c.cmd("SELECT nosuchbox")
     tap.is_(un, ["* OK [CLOSED] Previous mailbox closed."],
             "a failing SELECT closes the selected mailbox")
-    tap.like(t, r"^NO \[NONEXISTENT\] ", "SELECT of a missing mailbox")
+    tap.is_(t, "NO [NONEXISTENT] Mailbox doesn't exist.",
+            "SELECT of a missing mailbox (no path in the reply)")
     un, t = c.cmd("CLOSE")
     tap.is_(t, "BAD No mailbox selected.",
             "after a failed SELECT the session is in the authenticated state")
+    un, t = c.cmd("SELECT &AAA")
+    tap.like(t, r"^NO \[CANNOT\] .*modified UTF-7",
+             "a name that is not modified UTF-7 is refused, with the reason")
+    un, t = c.cmd('SELECT ""')
+    tap.like(t, r"^NO \[CANNOT\] ", "an empty name")
+    un, t = c.cmd("SELECT a/../b")
+    tap.like(t, r"^NO \[CANNOT\] ", "a name with ..")
     c.close()
 
 with tap.section("NOOP reports new mail"):

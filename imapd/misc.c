@@ -10,10 +10,6 @@
 #include "imap.h"
 #include "log.h"
 
-/* WEAK-BEGIN */
-#pragma weak imap_capability
-/* WEAK-END */
-
 static int
 no_args(const struct imap_cmd *c)
 {
@@ -27,10 +23,7 @@ cmd_capability(struct imap *im, struct imap_cmd *c)
 
 	if (!no_args(c))
 		return cmd_bad(c, "Unexpected arguments.");
-	if (imap_capability != NULL)
-		imap_capability(im->cfg, CAP_AUTH, 0, 1, caps, sizeof(caps));
-	else
-		snprintf(caps, sizeof(caps), "IMAP4rev1");
+	imap_capability(im->cfg, CAP_AUTH, 0, 1, caps, sizeof(caps));
 	io_printf(im->io, "* CAPABILITY %s\r\n", caps);
 	return cmd_ok(c, "Capability completed.");
 }

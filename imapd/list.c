@@ -409,7 +409,11 @@ write_attrs(struct imap *im, const struct list_req *q, const struct ent *e,
 	unsigned a = e->attrs;
 	int children = !q->extended || (q->ret & RET_CHILDREN);
 
+	/* Dovecot's order, which clients and test suites are used to */
 	io_puts(im->io, "(");
+	if (q->extended && (q->ret & RET_SUBSCRIBED) &&
+	    (a & FOLDER_SUBSCRIBED))
+		attr(&o, "\\Subscribed");
 	if (q->extended && (a & FOLDER_NONEXISTENT))
 		attr(&o, "\\NonExistent");
 	else if (noselect || (a & (FOLDER_NOSELECT | FOLDER_NONEXISTENT)))
@@ -420,9 +424,6 @@ write_attrs(struct imap *im, const struct list_req *q, const struct ent *e,
 		attr(&o, "\\HasChildren");
 	else if (!q->lsub && children && !(a & FOLDER_NOINFERIORS))
 		attr(&o, "\\HasNoChildren");	/* RFC 3348 3: not with it */
-	if (q->extended && (q->ret & RET_SUBSCRIBED) &&
-	    (a & FOLDER_SUBSCRIBED))
-		attr(&o, "\\Subscribed");
 	if (!q->lsub && (!q->extended || (q->ret & RET_SPECIALUSE)) &&
 	    e->uses)
 		specialuse_write(im->io, e->uses, &o.sp);

@@ -247,6 +247,10 @@ with tap.section("LIST syntax errors"):
     pats = " ".join('"p%d"' % i for i in range(101))
     un, t = c.cmd('LIST "" (%s)' % pats)
     tap.like(t, r"^NO \[LIMIT\] ", "101 patterns: NO [LIMIT]")
+    many = b" ".join(b"{1000+}\r\n" + (b"x%d" % i).ljust(1000, b"y")
+                     for i in range(70))
+    un, t = c.cmd(b'LIST "" (' + many + b")")
+    tap.like(t, r"^NO \[LIMIT\] ", "70000 bytes of patterns: NO [LIMIT]")
     un, t = c.cmd(b'LIST "" {100000+}\r\n' + b"%" * 100000)
     tap.is_((un, t[:3]), (['* LIST (\\HasNoChildren) "/" INBOX',
                            '* LIST (\\HasChildren) "/" "Fruit"',

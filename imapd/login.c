@@ -190,14 +190,10 @@ pre_starttls(struct ilogin *il, const struct imap_arg *a)
 		return bad(il, "TLS support isn't enabled.");
 	tagged(il, "OK", "Begin TLS negotiation now.");
 	/* Commands pipelined after STARTTLS are never executed: io_starttls
-	 * fails closed when any were sent (CVE-2011-0411, SECURITY.md G11). */
+	 * logs them and fails closed (CVE-2011-0411, SECURITY.md G11). */
 	if (io_starttls(&l->io, l->tls, (int)l->cfg->ssl_handshake_timeout,
-	    &discarded) != IO_OK) {
-		if (discarded > 0)
-			log_msg(LOG_INFO, "STARTTLS: %zu bytes pipelined after "
-			    "the command, disconnecting", discarded);
+	    &discarded) != IO_OK)
 		return NEXT_CLOSE;
-	}
 	/* RFC 3501 6.2.1: the client must ask for the capabilities again;
 	 * nothing is sent unasked over the new channel. */
 	return NEXT_OK;
@@ -296,7 +292,7 @@ pre_login(struct ilogin *il, const struct imap_arg *a)
 }
 
 /* Outcome of reading one SASL step. */
-enum step { STEP_OK, STEP_BAD, STEP_CLOSE };
+enum step { STEP_OK, STEP_NO, STEP_BAD, STEP_CLOSE };
 
 /* Decode base64 (strict) into out; "=" alone is the empty initial
  * response (RFC 4959 3). */
@@ -310,7 +306,7 @@ decode(struct ilogin *il, const char *in, size_t inlen, int ir,
 	}
 	if (base64_decoded_len(in, inlen) > outmax) {
 		tagged(il, "NO", "[AUTHENTICATIONFAILED] Credentials too long.");
-		return STEP_BAD;
+		return STEP_NO;
 	}
 	if (base64_decode(in, inlen, out, outmax, outlen) < 0) {
 		tagged(il, "BAD", "Invalid base64 data in SASL response.");
@@ -359,7 +355,7 @@ sasl_step(struct ilogin *il, const char *challenge, unsigned char *out,
 static enum next
 step_next(enum step s)
 {
-	return s == STEP_CLOSE ? NEXT_CLOSE : NEXT_BAD;
+	return s == STEP_CLOSE ? NEXT_CLOSE : s == STEP_NO ? NEXT_OK : NEXT_BAD;
 }
 
 /* RFC 4616: one message "authzid NUL authcid NUL passwd". */

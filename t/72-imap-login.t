@@ -186,6 +186,31 @@ with tap.section("LOGIN failures"):
     tap.like(reply(c, "b1")[1], r"^BAD ", "NUL in a literal password: BAD")
     c.close()
 
+with tap.section("hostile credentials are plain failures"):
+    c = conn()
+    tap.is_(run(c, 'k1 LOGIN "%n%s%1$n%hn" secret')[1], FAILED,
+            "format directives in the user name (CVE-2004-0777)")
+    tap.is_(run(c, 'k2 LOGIN alice "secret\tmaster_user=root"')[1], FAILED,
+            "a TAB in the password (CVE-2008-1218)")
+    c.close()
+    srv.wait_idle()
+    c = conn()
+    tap.is_(run(c, "k3 LOGIN %s secret" % ("a" * 256))[1], FAILED,
+            "a 256-byte user name (AUTH_USER_MAX + 1)")
+    tap.is_(run(c, "k4 LOGIN alice %s" % ("p" * 1025))[1], FAILED,
+            "a 1025-byte password (AUTH_PASS_MAX + 1)")
+    tap.is_(run(c, "k5 AUTHENTICATE PLAIN " + b64("\0alice\0" + "p" * 3000))[1],
+            "NO [AUTHENTICATIONFAILED] Credentials too long.",
+            "a 3 KB PLAIN message")
+    c.send("k6 AUTHENTICATE LOGIN " + b64("a" * 300) + "\r\n")
+    tap.is_(c.readline(), "k6 NO [AUTHENTICATIONFAILED] Credentials too long.",
+            "a 300-byte LOGIN user name")
+    tap.is_(run(c, "k7 NOOP")[1], "OK NOOP completed.", "still served")
+    c.close()
+    tap.like(srv.log(), r"login failed: user=<%n%s%1\$n%hn> ",
+             "the user name is logged as data")
+    srv.wait_idle()
+
 with tap.section("too many failed attempts"):
     c = conn()
     tap.is_(run(c, "t1 LOGIN alice bad1")[1], FAILED, "first failure")

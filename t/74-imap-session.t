@@ -466,6 +466,28 @@ with tap.section("UIDVALIDITY changes under a selected mailbox"):
            "a new session sees the new UIDVALIDITY")
     c.close()
 
+with tap.section("hostile input"):
+    c = Imap(srv)
+    c.send(b"h1 NOOP \x00\r\n")
+    tap.like(c.line(), r"^h1 BAD ", "NUL in a command")
+    c.send(b"h2 NOOP " + b"x" * 20000 + b"\r\n")
+    tap.like(c.line(), r"^(\*|h2) BAD .*[Tt]oo long", "a 20 kB line")
+    c.send(b"h3 SELECT (\r\n")
+    tap.like(c.line(), r"^h3 BAD ", "an open list")
+    c.send(b"h4 UID " + b"F" * 100 + b" 1\r\n")
+    tap.like(c.line(), r"^h4 BAD ", "a 100-letter UID subcommand")
+    c.send(b"+ NOOP\r\n")
+    tap.like(c.line(), r"^\* BAD ", "a tag that is not one")
+    c.send(b"h5 ID (" + b'"a" "b" ' * 1000 + b")\r\n")
+    tap.like(c.line(), r"^h5 BAD ", "ID with 1000 pairs")
+    c.send(b"h6 SELECT {5+}\r\n\xff\xfe\x80zz\r\n")
+    tap.like(c.line(), r"^h6 NO \[CANNOT\] ", "an 8-bit mailbox name")
+    c.send(b"\r\n")
+    tap.like(c.line(), r"^\* BAD ", "an empty line")
+    un, t = c.cmd("NOOP")
+    tap.is_(t, "OK NOOP completed.", "the session goes on")
+    c.close()
+
 with tap.section("imaplib over --preauth"):
     m = imaplib.IMAP4("127.0.0.1", srv.port)
     tap.is_(m.state, "AUTH", "imaplib sees PREAUTH")

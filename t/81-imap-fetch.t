@@ -304,6 +304,45 @@ with tap.section("UID FETCH"):
     tap.is_(data, [b"4 (UID 4)"], "UID FETCH *")
     m.logout()
 
+with tap.section("mbox"):
+    MB1 = ("From: m@example.org\nSubject: in mbox\n\nfirst line\n"
+           "From here the line was quoted\nend\n")
+    MB2 = NESTED
+    inbox, loc = env.mbox("alice", (
+        "From m@example.org Mon Nov 23 10:00:00 2026\n" +
+        MB1.replace("\nFrom here", "\n>From here") + "\n"
+        "From n@example.org Mon Nov 23 10:01:00 2026\n" + MB2 + "\n"))
+    msrv = env.start("imapd", conf={"mail_location": loc})
+    m = imaplib.IMAP4("127.0.0.1", msrv.port)
+    m.login("alice", "secret")
+    m.select("INBOX")
+    for n, msg in ((1, MB1), (2, MB2)):
+        typ, data = fetch(m, str(n), "(RFC822.SIZE BODY.PEEK[])")
+        size = re.search(rb"RFC822\.SIZE (\d+)", data[0][0])
+        body = literal(data, "BODY[]")
+        tap.is_(body, crlf(msg), "mbox message %d: BODY[] is the message "
+                "without From_ line, >From unquoted, in CRLF" % n)
+        tap.is_(int(size.group(1)) if size else None, len(body or b""),
+                "mbox message %d: RFC822.SIZE equals the bytes sent" % n)
+    typ, data = fetch(m, "2", "(BODY.PEEK[2.2] BODY.PEEK[HEADER.FIELDS "
+                      "(subject)])")
+    tap.is_(raw(data), b'2 (BODY[2.2] {10}\r\n<b>two</b> BODY[HEADER.FIELDS '
+            b'("SUBJECT")] {17}\r\nSubject: nest\r\n\r\n)\r\n',
+            "mbox: nested part and HEADER.FIELDS")
+    typ, data = fetch(m, "1", "(BODY[])")
+    tap.like(raw(data).decode(), r"FLAGS \(\\Seen( \\Recent)?\)\)\r\n$",
+             "mbox: BODY[] sets \\Seen")
+    m.logout()
+    m = imaplib.IMAP4("127.0.0.1", msrv.port)
+    m.login("alice", "secret")
+    m.select("INBOX")
+    typ, data = fetch(m, "1", "(FLAGS RFC822.SIZE BODY.PEEK[])")
+    tap.like(data[0][0].decode(), r"FLAGS \(\\Seen\) RFC822\.SIZE %d "
+             % len(crlf(MB1)), "mbox: \\Seen stored, size unchanged")
+    tap.is_(literal(data, "BODY[]"), crlf(MB1),
+            "mbox: the Status header written for \\Seen is not sent")
+    m.logout()
+
 with tap.section("errors"):
     c = srv.connect()
     c.readline()

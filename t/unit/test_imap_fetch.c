@@ -262,9 +262,9 @@ test_empty_multipart(void)
 	    "\n"
 	    "no delimiter at all\n";
 
-	BODY(m, "((\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0) \"mixed\")",
+	BODY(m, "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0) \"mixed\")",
 	    "empty multipart: one empty text/plain part");
-	BSTRUCT(m, "((\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0 NIL NIL NIL "
+	BSTRUCT(m, "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL NIL NIL "
 	    "NIL) \"mixed\" (\"boundary\" \"zz\") NIL NIL NIL)",
 	    "empty multipart: BODYSTRUCTURE");
 }
@@ -333,7 +333,7 @@ test_opaque_rfc822(void)
 
 	BODY(m, "(\"message\" \"rfc822\" NIL NIL NIL \"base64\" 22 "
 	    "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) "
-	    "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0) 1)",
+	    "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0) 1)",
 	    "encoded message/rfc822: empty envelope and body, so "
 	    "body-type-msg stays well-formed");
 }

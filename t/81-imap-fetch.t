@@ -419,4 +419,24 @@ with tap.section("a message removed by another session"):
     tap.like(t, r"^t BAD ", "and message 4 no longer exists")
     c.close()
 
+with tap.section("an unreadable message"):
+    path = env.deliver("alice", "Subject: secret\n\nhidden\n")
+    os.chmod(path, 0)
+    c = srv.connect()
+    c.readline()
+    c.send("a1 LOGIN alice secret\r\n")
+    while not (c.readline() or "a1 ").startswith("a1 "):
+        pass
+    cmd("t SELECT INBOX")
+    un, t = cmd("t FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (Subject)])")
+    tap.is_(len([ln for ln in un if ln.startswith("* ")]), 4,
+            "a response for every message (%r)" % un)
+    tap.is_(un[-1] if un else None, "* 4 FETCH (UID 5)",
+            "the unreadable one: what is known (its UID)")
+    tap.is_(t, "t NO [UNAVAILABLE] Temporary failure, try again.",
+            "then NO [UNAVAILABLE]")
+    un, t = cmd("t FETCH 1 (UID)")
+    tap.is_(t, "t OK Fetch completed.", "the session goes on")
+    c.close()
+
 env.finish()

@@ -1,0 +1,341 @@
+#!/usr/bin/env python3
+# imapd's authenticated and selected states: the greeting that completes
+# a login (and --preauth's PREAUTH), CAPABILITY/NOOP/LOGOUT/ID/ENABLE/
+# NAMESPACE, state errors, SELECT/EXAMINE responses, \Recent, CLOSE vs
+# UNSELECT, EXPUNGE and UID EXPUNGE, untagged EXISTS after a delivery,
+# the bad-command limit and the inactivity BYE.
+import imaplib
+import os
+import re
+import sys
+import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import tap      # noqa: E402
+import harness  # noqa: E402
+
+env = harness.setup()
+imapd = env.binary("imapd")
+ALICE_UID = 60101
+
+# A listener that runs imapd --preauth as alice for each connection:
+# the session without the login process, over a real socket.
+wrapper = env.write("imapd-alice", (
+    "#!/bin/sh\nHOME=%s USER=alice LOGNAME=alice exec setpriv --reuid=%d "
+    "--regid=%d --clear-groups -- %s \"$@\"\n"
+    % (env.home("alice"), ALICE_UID, ALICE_UID, imapd)), 0o755)
+
+
+def preauth_server(conf=None):
+    c = {"log_path": "/dev/stderr"}
+    c.update(conf or {})
+    return env.start(wrapper, conf=c, args=["--preauth"])
+
+
+class Imap:
+    """A raw IMAP client: exact lines, tags a1, a2, ..."""
+
+    def __init__(self, srv, greeting=True):
+        self.c = srv.connect()
+        self.n = 0
+        self.greeting = self.c.readline() if greeting else None
+
+    def send(self, data):
+        self.c.send(data)
+
+    def line(self, timeout=None):
+        return self.c.readline(timeout)
+
+    def cmd(self, text, tag=None):
+        """Send a command; returns (untagged lines, tagged line)."""
+        if tag is None:
+            self.n += 1
+            tag = "a%d" % self.n
+        self.send("%s %s\r\n" % (tag, text))
+        return self.read_reply(tag)
+
+    def read_reply(self, tag):
+        lines = []
+        while True:
+            ln = self.line()
+            if ln is None:
+                return lines, None
+            if ln.startswith(tag + " "):
+                return lines, ln[len(tag) + 1:]
+            lines.append(ln)
+
+    def close(self):
+        self.c.close()
+
+
+MSG = "From: a@example.org\nSubject: %s\n\nbody %s\n"
+
+
+def maildir_reset():
+    md = env.maildir("alice")
+    for sub in ("new", "cur"):
+        for f in os.listdir(os.path.join(md, sub)):
+            os.unlink(os.path.join(md, sub, f))
+    for f in os.listdir(md):
+        if f.startswith(("dovecot", ".postern", "postern")) or f.endswith(
+                ("uidlist", "index", "cache")):
+            p = os.path.join(md, f)
+            if os.path.isfile(p):
+                os.unlink(p)
+
+
+srv = preauth_server()
+
+with tap.section("--preauth greeting and CAPABILITY"):
+    c = Imap(srv)
+    tap.like(c.greeting, r"^\* PREAUTH \[CAPABILITY IMAP4rev1( [^\]]+)?\] "
+             r"Logged in as alice$", "PREAUTH greeting with capabilities")
+    caps = re.search(r"\[CAPABILITY ([^\]]*)\]", c.greeting or "")
+    un, t = c.cmd("CAPABILITY")
+    tap.is_(un, ["* CAPABILITY " + (caps.group(1) if caps else "?")],
+            "CAPABILITY lists what the greeting did")
+    tap.is_(t, "OK Capability completed.", "tagged OK")
+    tap.ok(caps is not None and "LOGINDISABLED" not in caps.group(1) and
+           "STARTTLS" not in caps.group(1) and "AUTH=" not in caps.group(1),
+           "the authenticated list: no STARTTLS, AUTH=, LOGINDISABLED")
+    un, t = c.cmd("CAPABILITY extra")
+    tap.like(t, r"^BAD ", "CAPABILITY with an argument is BAD")
+    un, t = c.cmd("noop")
+    tap.is_((un, t), ([], "OK NOOP completed."), "noop in lower case")
+    un, t = c.cmd("LOGOUT")
+    tap.is_(un, ["* BYE Logging out"], "LOGOUT: BYE first")
+    tap.is_(t, "OK Logout completed.", "then the tagged OK")
+    tap.ok(c.c.closed_within(5), "then the connection closes")
+
+with tap.section("state errors and unknown commands"):
+    c = Imap(srv)
+    for cmd in ("CLOSE", "EXPUNGE", "UNSELECT", "CHECK", "UID EXPUNGE 1"):
+        un, t = c.cmd(cmd)
+        tap.is_(t, "BAD No mailbox selected.", "%s before SELECT" % cmd)
+    un, t = c.cmd("LOGIN alice secret")
+    tap.is_(t, "BAD Already logged in.", "LOGIN after login")
+    un, t = c.cmd("AUTHENTICATE PLAIN")
+    tap.is_(t, "BAD Already logged in.", "AUTHENTICATE after login")
+    un, t = c.cmd("XYZZY")
+    tap.is_(t, "BAD Unknown command.", "unknown command")
+    un, t = c.cmd("UID")
+    tap.like(t, r"^BAD ", "UID without a command")
+    un, t = c.cmd("UID NOOP")
+    tap.is_(t, "BAD Unknown command.", "UID NOOP is not a UID command")
+    un, t = c.cmd("UID XYZZY 1")
+    tap.is_(t, "BAD Unknown command.", "UID with an unknown command")
+    un, t = c.cmd("NOOP")
+    tap.is_(t, "OK NOOP completed.", "the session goes on")
+    c.close()
+
+maildir_reset()
+env.deliver("alice", MSG % ("one", 1), subdir="cur", flags="S")
+env.deliver("alice", MSG % ("two", 2))
+env.deliver("alice", MSG % ("three", 3))
+
+
+def select_lines(exists, recent, unseen, uidnext, rdonly=False):
+    flags = r"\\Answered \\Flagged \\Deleted \\Seen \\Draft"
+    out = [r"\* FLAGS \(%s\)" % flags,
+           r"\* OK \[PERMANENTFLAGS \(\)\] Read-only mailbox\." if rdonly else
+           r"\* OK \[PERMANENTFLAGS \(%s \\\*\)\] Flags permitted\." % flags,
+           r"\* %d EXISTS" % exists, r"\* %d RECENT" % recent]
+    if unseen:
+        out.append(r"\* OK \[UNSEEN %d\] First unseen\." % unseen)
+    out += [r"\* OK \[UIDVALIDITY \d+\] UIDs valid",
+            r"\* OK \[UIDNEXT %d\] Predicted next UID" % uidnext]
+    return out
+
+
+def lines_match(got, patterns):
+    return len(got) == len(patterns) and all(
+        re.fullmatch(p, g) for p, g in zip(patterns, got))
+
+
+with tap.section("EXAMINE, then SELECT: exact responses, \\Recent once"):
+    c = Imap(srv)
+    un, t = c.cmd("EXAMINE INBOX")
+    tap.ok(lines_match(un, select_lines(3, 3, 2, 4, rdonly=True)),
+           "EXAMINE: FLAGS, empty PERMANENTFLAGS, EXISTS, RECENT (unclaimed), "
+           "UNSEEN, UIDVALIDITY, UIDNEXT", "\n".join(un))
+    tap.is_(t, "OK [READ-ONLY] Examine completed.", "EXAMINE is READ-ONLY")
+    uidv = re.search(r"UIDVALIDITY (\d+)", "\n".join(un))
+    un, t = c.cmd("SELECT inbox")
+    tap.is_(un[:1], ["* OK [CLOSED] Previous mailbox closed."],
+            "selecting while selected closes the old one first")
+    tap.ok(lines_match(un[1:], select_lines(3, 3, 2, 4)),
+           "SELECT: the same with PERMANENTFLAGS \\*, RECENT claimed",
+           "\n".join(un))
+    tap.is_(t, "OK [READ-WRITE] Select completed.", "SELECT is READ-WRITE")
+    uidv2 = re.search(r"UIDVALIDITY (\d+)", "\n".join(un))
+    tap.ok(uidv and uidv2 and uidv.group(1) == uidv2.group(1),
+           "the same UIDVALIDITY both times")
+    c2 = Imap(srv)
+    un, t = c2.cmd("SELECT INBOX")
+    tap.ok(lines_match(un, select_lines(3, 0, 2, 4)),
+           "another session's SELECT: 0 RECENT (claimed once)", "\n".join(un))
+    c2.close()
+    un, t = c.cmd("CHECK")
+    tap.is_((un, t), ([], "OK Check completed."), "CHECK")
+    un, t = c.cmd("SELECT INBOX extra")
+    tap.like(t, r"^BAD ", "SELECT with two arguments is BAD")
+    un, t = c.cmd("SELECT")
+    tap.like(t, r"^BAD ", "SELECT without a mailbox is BAD")
+    un, t = c.cmd("SELECT nosuchbox")
+    tap.is_(un, ["* OK [CLOSED] Previous mailbox closed."],
+            "a failing SELECT closes the selected mailbox")
+    tap.like(t, r"^NO \[NONEXISTENT\] ", "SELECT of a missing mailbox")
+    un, t = c.cmd("CLOSE")
+    tap.is_(t, "BAD No mailbox selected.",
+            "after a failed SELECT the session is in the authenticated state")
+    c.close()
+
+with tap.section("NOOP reports new mail"):
+    c = Imap(srv)
+    un, t = c.cmd("SELECT INBOX")
+    tap.is_(t, "OK [READ-WRITE] Select completed.", "SELECT")
+    un, t = c.cmd("NOOP")
+    tap.is_(un, [], "nothing new: NOOP says nothing")
+    env.deliver("alice", MSG % ("four", 4))
+    un, t = c.cmd("NOOP")
+    tap.is_(un, ["* 4 EXISTS", "* 1 RECENT"], "a delivery: EXISTS and RECENT")
+    tap.is_(t, "OK NOOP completed.", "tagged OK after the updates")
+    un, t = c.cmd("NOOP")
+    tap.is_(un, [], "reported once")
+    c.close()
+
+with tap.section("UNSELECT keeps \\Deleted messages, CLOSE expunges them"):
+    maildir_reset()
+    env.deliver("alice", MSG % ("keep", 1), subdir="cur", flags="S")
+    env.deliver("alice", MSG % ("del", 2), subdir="cur", flags="ST")
+    c = Imap(srv)
+    c.cmd("SELECT INBOX")
+    un, t = c.cmd("UNSELECT")
+    tap.is_((un, t), ([], "OK Unselect completed."), "UNSELECT")
+    tap.is_(len(env.maildir_files("alice")), 2, "UNSELECT expunged nothing")
+    un, t = c.cmd("NOOP")
+    un, t = c.cmd("CLOSE")
+    tap.is_(t, "BAD No mailbox selected.", "UNSELECT left the selected state")
+    c.cmd("EXAMINE INBOX")
+    un, t = c.cmd("CLOSE")
+    tap.is_((un, t), ([], "OK Close completed."), "CLOSE after EXAMINE")
+    tap.is_(len(env.maildir_files("alice")), 2,
+            "CLOSE of a read-only mailbox expunges nothing")
+    c.cmd("SELECT INBOX")
+    un, t = c.cmd("CLOSE")
+    tap.is_((un, t), ([], "OK Close completed."), "CLOSE: no EXPUNGE responses")
+    files = env.maildir_files("alice")
+    tap.ok(len(files) == 1 and not files[0].endswith("T"),
+           "CLOSE removed the \\Deleted message only", repr(files))
+    un, t = c.cmd("UNSELECT")
+    tap.is_(t, "BAD No mailbox selected.", "CLOSE left the selected state")
+    c.close()
+
+with tap.section("EXPUNGE and UID EXPUNGE"):
+    maildir_reset()
+    for i in range(1, 7):
+        env.deliver("alice", MSG % ("m%d" % i, i), subdir="cur",
+                    flags="ST" if i in (2, 4, 5, 6) else "S")
+    c = Imap(srv)
+    c.cmd("EXAMINE INBOX")
+    un, t = c.cmd("EXPUNGE")
+    tap.like(t, r"^NO \[READ-ONLY\] ", "EXPUNGE in a read-only mailbox")
+    un, t = c.cmd("SELECT INBOX")
+    un, t = c.cmd("EXPUNGE extra")
+    tap.like(t, r"^BAD ", "EXPUNGE with an argument is BAD")
+    un, t = c.cmd("UID EXPUNGE")
+    tap.like(t, r"^BAD ", "UID EXPUNGE without a set is BAD")
+    un, t = c.cmd("UID EXPUNGE 1:x")
+    tap.like(t, r"^BAD ", "UID EXPUNGE with a bad set is BAD")
+    un, t = c.cmd("UID EXPUNGE 1:3")
+    tap.is_(un, ["* 2 EXPUNGE"], "UID EXPUNGE 1:3: only \\Deleted UID 2")
+    tap.is_(t, "OK Expunge completed.", "tagged OK")
+    un, t = c.cmd("UID EXPUNGE 100:200")
+    tap.is_((un, t), ([], "OK Expunge completed."),
+            "UIDs that do not exist are ignored")
+    un, t = c.cmd("EXPUNGE")
+    tap.ok(sorted(un) == ["* 3 EXPUNGE", "* 4 EXPUNGE", "* 5 EXPUNGE"]
+           and un == sorted(un, reverse=True),
+           "EXPUNGE: the rest, highest first (UIDs 4, 5, 6 were 3, 4, 5)",
+           repr(un))
+    tap.is_(len(env.maildir_files("alice")), 2, "two messages left")
+    un, t = c.cmd("EXPUNGE")
+    tap.is_((un, t), ([], "OK Expunge completed."), "nothing left to expunge")
+    c.close()
+
+with tap.section("ID, ENABLE, NAMESPACE"):
+    c = Imap(srv)
+    un, t = c.cmd("ID NIL")
+    tap.is_((un, t), (['* ID ("name" "postern")'], "OK ID completed."),
+            "ID NIL")
+    un, t = c.cmd('ID ("name" "TestClient" "version" "1.2" "os" NIL)')
+    tap.is_((un, t), (['* ID ("name" "postern")'], "OK ID completed."),
+            "ID with a list of pairs")
+    tap.ok(harness.wait_for(lambda: "name=<TestClient> version=<1.2>"
+                            in srv.stderr(), 5),
+           "the client's name and version are logged")
+    un, t = c.cmd("ID")
+    tap.like(t, r"^BAD ", "ID without an argument")
+    un, t = c.cmd('ID ("name")')
+    tap.like(t, r"^BAD ", "ID with an odd list")
+    un, t = c.cmd("ID (%s)" % " ".join('"f%d" "v"' % i for i in range(31)))
+    tap.like(t, r"^BAD ", "ID with 31 pairs")
+    un, t = c.cmd("ID (%s)" % " ".join('"f%d" "v"' % i for i in range(30)))
+    tap.is_(t, "OK ID completed.", "ID with 30 pairs")
+    un, t = c.cmd('ID ("%s" "v")' % ("x" * 31))
+    tap.like(t, r"^BAD ", "ID with a field longer than 30 octets")
+    un, t = c.cmd('ID (name "v")')
+    tap.like(t, r"^BAD ", "ID field as an atom")
+    un, t = c.cmd('ID ("name" "v") NIL')
+    tap.like(t, r"^BAD ", "ID with two arguments")
+    un, t = c.cmd("ENABLE CONDSTORE XYZZY")
+    tap.is_((un, t), (["* ENABLED"], "OK ENABLE completed."),
+            "ENABLE: nothing enabled")
+    un, t = c.cmd("ENABLE")
+    tap.like(t, r"^BAD ", "ENABLE without arguments")
+    un, t = c.cmd("NAMESPACE")
+    tap.is_((un, t), (['* NAMESPACE (("" "/")) NIL NIL'],
+                      "OK NAMESPACE completed."), "NAMESPACE")
+    c.close()
+    dsrv = preauth_server({"namespace_separator": "."})
+    c = Imap(dsrv)
+    un, t = c.cmd("NAMESPACE")
+    tap.is_(un, ['* NAMESPACE (("" ".")) NIL NIL'],
+            "NAMESPACE with namespace_separator = .")
+    c.close()
+
+with tap.section("too many bad commands"):
+    c = Imap(srv)
+    for i in range(19):
+        c.cmd("XYZZY")
+    un, t = c.cmd("NOOP")
+    tap.is_(t, "OK NOOP completed.", "a good command resets the count")
+    for i in range(19):
+        un, t = c.cmd("XYZZY")
+    tap.is_(t, "BAD Unknown command.", "19 in a row are answered")
+    c.send("z XYZZY\r\n")
+    tap.is_(c.line(), "z BAD Unknown command.", "the 20th is answered")
+    tap.is_(c.line(), "* BYE Too many invalid commands.", "then BYE")
+    tap.ok(c.c.closed_within(5), "and the connection is closed")
+
+with tap.section("inactivity"):
+    isrv = preauth_server({"imap_idle_timeout": "2"})
+    c = Imap(isrv)
+    c.cmd("SELECT INBOX")
+    t0 = time.monotonic()
+    ln = c.line(timeout=10)
+    tap.is_(ln, "* BYE Disconnected for inactivity.", "BYE after the idle "
+            "timeout")
+    tap.ok(1.5 < time.monotonic() - t0 < 8, "after about 2 s")
+    tap.ok(c.c.closed_within(5), "then the connection closes")
+
+with tap.section("imaplib over --preauth"):
+    m = imaplib.IMAP4("127.0.0.1", srv.port)
+    tap.is_(m.state, "AUTH", "imaplib sees PREAUTH")
+    typ, data = m.select("INBOX")
+    tap.is_((typ, data), ("OK", [b"2"]), "select INBOX: 2 messages")
+    typ, data = m.noop()
+    tap.is_(typ, "OK", "noop")
+    typ, data = m.logout()
+    tap.is_(typ, "BYE", "logout")
+
+env.finish()

@@ -59,6 +59,7 @@ set delete=yes
 set move=no
 set confirmappend=no
 set wait_key=no
+set resolve=no
 set imap_check_subscribed=no
 set imap_passive=yes
 set header_cache=""

@@ -161,6 +161,14 @@ def check_with_binary(tmp):
     ex = {k: v[0] for k, v in example_defaults().items()}
     tap.is_(got, ex, "pop3d -a prints exactly the example's keys and defaults")
 
+    imapd = os.path.join(BUILD, "imapd")
+    if not tap.ok(os.access(imapd, os.X_OK), "imapd is built", imapd):
+        return
+    r = run([imapd, "-c", active, "-n"])
+    tap.ok(r.returncode == 0 and r.stdout == "",
+           "imapd -n reads the same configuration as pop3d",
+           "exit %d\n%s%s" % (r.returncode, r.stdout, r.stderr))
+
 
 def check_options():
     src = read(os.path.join(ROOT, "common", "daemon.c"))

@@ -50,6 +50,7 @@ struct imap_parser {
 	struct level lv[IMAP_MAX_DEPTH + 1];
 	size_t depth;			/* open lists */
 	size_t nargs;			/* tokens so far */
+	size_t nlits;			/* literals kept */
 	size_t bytes;			/* line and kept literal bytes */
 	const char *err;
 
@@ -70,6 +71,10 @@ struct imap_parser {
 
 /* RFC 7888 number64: 0 <= n <= 2^63 - 1. */
 #define NUMBER64_MAX ((uint64_t)INT64_MAX)
+
+/* Literals kept in one command (SECURITY.md G8, CVE-2024-34055);
+ * streamed ones (APPEND's messages) are not kept and not counted. */
+#define IMAP_MAX_LITERALS 1000
 
 /* Before login no command needs a list in a list (ID has one level);
  * SECURITY.md G6 caps the nesting there at 1 (CVE-2026-27857). */
@@ -180,9 +185,10 @@ open_list(struct imap_parser *p)
 		return -1;
 	a = push_arg(p, IMAP_ARG_LIST);
 	p->depth++;
-	p->lv[p->depth].cap = 4;
+	/* "()" costs 2 bytes of input: keep an empty list small */
+	p->lv[p->depth].cap = 2;
 	p->lv[p->depth].n = 0;
-	p->lv[p->depth].a = xcalloc(4, sizeof(struct imap_arg));
+	p->lv[p->depth].a = xcalloc(2, sizeof(struct imap_arg));
 	a->list = p->lv[p->depth].a;
 	a->len = 0;
 	p->expect = X_OPEN;
@@ -309,6 +315,8 @@ literal(struct imap_parser *p, const char *line, size_t len, size_t *i)
 		return fail(p, "Invalid literal size");
 	if (count_token(p) < 0)
 		return -1;
+	if (p->nlits >= IMAP_MAX_LITERALS)
+		return fail(p, "Too many literals");
 	p->lit_size = size;
 	p->lit_sync = sync;
 	p->lit_got = 0;
@@ -442,6 +450,7 @@ finish_literal(struct imap_parser *p)
 	p->lit_buf[p->lit_size] = '\0';
 	add_string(p, IMAP_ARG_LITERAL, p->lit_buf, p->lit_size, 0);
 	p->bytes += p->lit_size;
+	p->nlits++;
 	p->lit_buf = NULL;
 	p->state = P_ARGS;
 	p->expect = X_SEP;
@@ -519,7 +528,7 @@ imap_parser_reset(struct imap_parser *p)
 	p->state = P_START;
 	p->expect = X_SEP;
 	p->tag[0] = p->name[0] = '\0';
-	p->nargs = p->bytes = 0;
+	p->nargs = p->bytes = p->nlits = 0;
 	p->err = NULL;
 	p->lit_size = p->lit_got = 0;
 	p->lit_sync = p->lit_too_big = p->lit_nul = 0;
@@ -752,11 +761,13 @@ imap_read_continue(struct imap_parser *p, struct io *io, int stream)
 {
 	enum io_status st;
 
-	if (p->state != P_LITERAL || !p->accepted) {
-		if (p->state != P_ERROR)
-			fail(p, "Literal neither accepted nor refused");
-		return IMAP_READ_BAD;
+	if (p->state == P_LITERAL && !p->accepted) {
+		/* the caller did neither: as good as refused */
+		if ((st = imap_literal_refuse(p, io)) != IO_OK)
+			return io_result(st);
 	}
+	if (p->state != P_LITERAL)
+		return IMAP_READ_BAD;
 	/* bytes the caller left unread are not the next command's */
 	if (p->stream_left > 0 &&
 	    (st = discard(p, io, p->stream_left)) != IO_OK)

@@ -59,7 +59,6 @@ xfer_open(struct imap *im, struct imap_cmd *c, const char *name,
 	 * what the other did */
 	if (is_selected(im, name) && !im->sel_rdonly) {
 		x->dst = im->sel;
-		x->kw_before = store_keywords_table(im->sel)->n;
 		return CMD_OK;
 	}
 	r = store_open(im->folders, name, 0, &x->dst, x->err, sizeof(x->err));
@@ -175,7 +174,7 @@ xfer_close(struct xfer *x)
 {
 	/* keywords store_copy added to the selected folder's table */
 	if (!x->own && x->dst != NULL && x->im->sel == x->dst &&
-	    store_keywords_table(x->dst)->n > x->kw_before)
+	    store_keywords_table(x->dst)->n > x->im->known_keywords)
 		imap_send_flags(x->im);
 	if (x->own && x->dst != NULL)
 		store_close(x->dst);

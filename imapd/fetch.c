@@ -120,6 +120,17 @@ parse_partial(const char *s, size_t len, struct fetch_section *sec)
 	return 0;
 }
 
+/* header-fld-name = astring: an atom without list-wildcards or "\\"
+ * (parse.h's atoms may hold them), a quoted string or a literal. */
+static int
+is_astring(const struct imap_arg *a)
+{
+	if (a->type == IMAP_ARG_QUOTED || a->type == IMAP_ARG_LITERAL)
+		return 1;
+	return a->type == IMAP_ARG_ATOM && !(a->flags & IMAP_ARG_JOINED) &&
+	    strpbrk(a->str, "%*\\") == NULL;
+}
+
 /* header-list: "(" header-fld-name *(SP header-fld-name) ")" */
 static int
 check_header_list(const struct imap_arg *l)
@@ -127,7 +138,8 @@ check_header_list(const struct imap_arg *l)
 	if (l->type != IMAP_ARG_LIST || l->len == 0)
 		return -1;
 	for (size_t k = 0; k < l->len; k++)
-		if (!imap_arg_is_astring(&l->list[k]))
+		if (!is_astring(&l->list[k]) ||
+		    (l->list[k].flags & IMAP_ARG_STREAMED))
 			return -1;
 	return 0;
 }
@@ -242,11 +254,13 @@ parse_macro(const struct imap_arg *a, struct fetch_req *req)
 	};
 	size_t n;
 
-	if (imap_arg_is_atom(a, "FAST"))
+	if (a->type != IMAP_ARG_ATOM)
+		return -1;
+	if (word_is(a->str, a->len, "FAST"))
 		n = 3;
-	else if (imap_arg_is_atom(a, "ALL"))
+	else if (word_is(a->str, a->len, "ALL"))
 		n = 4;
-	else if (imap_arg_is_atom(a, "FULL"))
+	else if (word_is(a->str, a->len, "FULL"))
 		n = 5;
 	else
 		return -1;
@@ -484,13 +498,13 @@ fetch_one(struct imap *im, struct imap_cmd *c, const struct fetch_req *req,
 	seen = set_seen(im, req, i);
 	fs->seen_set |= seen;
 	io_printf(im->io, "* %u FETCH (", i + 1);
-	/* UID FETCH always answers with the UID (RFC 3501 6.4.8) */
-	if (c->uid || req->has[FA_UID]) {
+	/* UID FETCH always answers with the UID (RFC 3501 6.4.8), first */
+	if (c->uid) {
 		io_printf(im->io, "UID %u", store_uid(im->sel, i));
 		sp = " ";
 	}
 	for (size_t k = 0; k < req->n; k++) {
-		if (req->items[k].att == FA_UID)
+		if (c->uid && req->items[k].att == FA_UID)
 			continue;
 		io_puts(im->io, sp);
 		write_item(im, i, &req->items[k], &d, fs);

@@ -178,7 +178,6 @@ static int
 map_keywords(struct imap *im, struct imap_cmd *c, const struct store_req *r,
     kwset_t *kw)
 {
-	unsigned before = store_keywords_table(im->sel)->n;
 	int create = r->op != STORE_FLAGS_REMOVE, ret = 0;
 
 	*kw = 0;
@@ -194,7 +193,7 @@ map_keywords(struct imap *im, struct imap_cmd *c, const struct store_req *r,
 		else
 			ret = (cmd_no(c, "[CANNOT] Keyword cannot be stored"), -1);
 	}
-	if (store_keywords_table(im->sel)->n > before)
+	if (store_keywords_table(im->sel)->n > im->known_keywords)
 		imap_send_flags(im);
 	return ret;
 }

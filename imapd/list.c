@@ -306,23 +306,22 @@ gather(struct imap *im, struct folder_info *fl, size_t n, size_t *nout)
 		if ((v[i].attrs & (FOLDER_NONEXISTENT | FOLDER_HASCHILDREN)) !=
 		    FOLDER_NONEXISTENT)
 			continue;
-		for (char *s = v[i].name; (s = strchr(s, im->sep)) != NULL;
-		    s++) {
-			struct ent key = { v[i].name, 0, 0 };
-			char save = *s;
+		for (const char *s = v[i].name; (s = strchr(s, im->sep)) !=
+		    NULL; s++) {
+			struct ent key = { xstrndup(v[i].name,
+			    (size_t)(s - v[i].name)), 0, 0 };
 
-			*s = '\0';
-			if (bsearch(&key, v, n0, sizeof(*v), cmp_ent) == NULL) {
-				if (nv == cap)
-					v = xreallocarray(v, cap *= 2,
-					    sizeof(*v));
-				v[nv].name = xstrdup(v[i].name);
-				v[nv].attrs = FOLDER_NONEXISTENT |
-				    FOLDER_NOSELECT | FOLDER_HASCHILDREN;
-				v[nv].uses = 0;
-				nv++;
+			if (bsearch(&key, v, n0, sizeof(*v), cmp_ent) != NULL) {
+				free(key.name);
+				continue;
 			}
-			*s = save;
+			if (nv == cap)
+				v = xreallocarray(v, cap *= 2, sizeof(*v));
+			v[nv].name = key.name;
+			v[nv].attrs = FOLDER_NONEXISTENT | FOLDER_NOSELECT |
+			    FOLDER_HASCHILDREN;
+			v[nv].uses = 0;
+			nv++;
 		}
 	}
 	qsort(v, nv, sizeof(*v), cmp_ent);

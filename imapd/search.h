@@ -99,6 +99,9 @@ size_t search_fold(const unsigned char *in, size_t n, unsigned char *out,
     unsigned char *carry);
 size_t search_fold_end(unsigned char *out, unsigned char *carry);
 
+/* A charset name iconv may be asked about (RFC 2978 characters). */
+int search_charset_ok(const char *s, size_t len);
+
 /* The day of an RFC 5322 Date: value, as days since 1970-01-01 of the
  * date written (time and zone disregarded, RFC 3501 6.4.4): 0 and *day
  * set, or -1 if it is not a date. */

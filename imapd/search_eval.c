@@ -712,10 +712,10 @@ text_begin(struct textscan *t, const struct mime_part *pt)
 	mime_qp_init(&t->qp);
 	t->cd = (iconv_t)-1;
 	/* 8-bit text without a charset is taken as UTF-8, as it is sent */
-	if (cs == NULL || cs->value.p == NULL || cs->value.len > 64 ||
+	if (cs == NULL || cs->value.p == NULL ||
+	    !search_charset_ok(cs->value.p, cs->value.len) ||
 	    str_is(&cs->value, "utf-8") || str_is(&cs->value, "us-ascii") ||
-	    str_is(&cs->value, "utf8") || memchr(cs->value.p, 0,
-	    cs->value.len) != NULL)
+	    str_is(&cs->value, "utf8"))
 		return;
 	t->cd = iconv_open("UTF-8", cs->value.p);
 }

@@ -412,6 +412,21 @@ parse_return(struct pstate *ps, const struct imap_arg *a, unsigned *ret)
 	return 0;
 }
 
+/* Charset names as RFC 2978 allows them: no "//" suffixes or other
+ * syntax of iconv's own reaches iconv_open(). */
+int
+search_charset_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > 64)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
+		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		    strchr("!#$%&'+-^_`{}~.:", s[i]) != NULL) || s[i] == 0)
+			return 0;
+	return 1;
+}
+
 static int
 is_charset(const char *cs, const char *name)
 {
@@ -431,7 +446,8 @@ open_charset(struct pstate *ps, const struct imap_arg *a)
 	if (is_charset(a->str, "US-ASCII") || is_charset(a->str, "UTF-8") ||
 	    is_charset(a->str, "UTF8") || is_charset(a->str, "ASCII"))
 		return 0;
-	if (a->len > 64 || (ps->cd = iconv_open("UTF-8", a->str)) ==
+	if (!search_charset_ok(a->str, a->len) ||
+	    (ps->cd = iconv_open("UTF-8", a->str)) ==
 	    (iconv_t)-1) {
 		fail(ps, SEARCH_BADCHARSET,
 		    "[BADCHARSET (US-ASCII UTF-8)] Unknown charset");

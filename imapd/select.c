@@ -10,10 +10,6 @@
 #include "imap.h"
 #include "log.h"
 
-/* WEAK-BEGIN */
-#pragma weak imap_arg_is_astring
-/* WEAK-END */
-
 static const char system_flags[] =
     "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
 

@@ -211,7 +211,8 @@ def run(store):
             store.set_flags(1, "FS")
             un, t = a.cmd("NOOP")
             tap.ok(len(un) == 1 and re.fullmatch(
-                r"\* 2 FETCH \(UID 2 FLAGS \(\\Flagged \\Seen\)\)", un[0]),
+                r"\* 2 FETCH \(UID \d+ FLAGS \(\\Flagged \\Seen( \\Recent)?\)\)",
+                un[0]),
                 "%s: another program's change is reported" % n, repr(un))
             un, t = a.cmd("NOOP")
             tap.is_(un, [], "%s: once" % n)

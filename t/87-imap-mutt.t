@@ -166,8 +166,9 @@ with tap.section("mutt over tunnel=\"imapd --preauth\", as alice"):
     log = env.write("alice.log", "", 0o600, "alice")
     conf = env.write_conf({"log_path": log})
     home = env.home("alice")
-    rc = rc_file("muttrc-tunnel", 'set tunnel="%s --preauth -c %s"\n' % (imapd, conf),
-                 owner="alice")
+    tunnel_err = env.write("tunnel.err", "", 0o600, "alice")
+    rc = rc_file("muttrc-tunnel", 'set tunnel="%s --preauth -c %s 2>>%s"\n'
+                 % (imapd, conf, tunnel_err), owner="alice")
     e = env.nss_env(HOME=home, USER="alice", LOGNAME="alice", TERM="screen")
     argv = (["setpriv", "--reuid=%d" % ALICE[0], "--regid=%d" % ALICE[1],
              "--clear-groups", "--", "env"] +
@@ -213,6 +214,9 @@ with tap.section("mutt over tunnel=\"imapd --preauth\", as alice"):
                                env.timeout) or maildir_flags()
     tap.is_(on_disk, want,
             "on disk: message 1 flagged (not seen), message 2 expunged")
+    with open(tunnel_err, errors="replace") as f:
+        tap.unlike(f.read(), r"AddressSanitizer|LeakSanitizer|runtime error",
+                   "no sanitizer report from the tunnel's imapd")
 
 with tap.section("mutt over imaps:// with the test certificate"):
     srv = env.start("imapd", tls=True)

@@ -36,10 +36,15 @@ def setpriv():
             "--clear-groups", "--"]
 
 
+STDERR = []
+
+
 def as_alice(args, stdin):
-    return subprocess.run(setpriv() + [imapd] + args, input=stdin,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=alice_env(), timeout=env.timeout, cwd="/")
+    r = subprocess.run(setpriv() + [imapd] + args, input=stdin,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=alice_env(), timeout=env.timeout, cwd="/")
+    STDERR.append(r.stderr.decode("utf-8", "replace"))
+    return r
 
 
 def lines(out):
@@ -115,7 +120,7 @@ with tap.section("imaplib.IMAP4_stream"):
                              "ASAN_OPTIONS", "UBSAN_OPTIONS")
                     or k.endswith("DISABLE_DEEPBIND")] +
                    [imapd, "--preauth", "-c", conf])
-    M = imaplib.IMAP4_stream(cmd)
+    M = imaplib.IMAP4_stream(cmd + " 2>>" + shlex.quote(env.path("stream.err")))
     tap.is_(M.state, "AUTH", "imaplib sees PREAUTH: authenticated state")
     tap.ok("IMAP4REV1" in M.capabilities, "capabilities from the greeting",
            M.capabilities)
@@ -158,6 +163,13 @@ with tap.section("EOF without LOGOUT"):
     tap.is_(r.returncode, 0, "a client that goes away: exit status 0",
             r.stderr.decode())
     tap.is_(len(env.maildir_files("alice")), 2, "nothing lost")
+
+with tap.section("no sanitizer reports from the --preauth runs"):
+    if os.path.exists(env.path("stream.err")):
+        with open(env.path("stream.err"), errors="replace") as f:
+            STDERR.append(f.read())
+    tap.unlike("".join(STDERR), r"AddressSanitizer|LeakSanitizer|runtime error",
+               "no sanitizer report on stderr")
 
 with tap.section("--preauth as root is refused"):
     r = subprocess.run([imapd, "--preauth", "-c", env.write_conf({"log_path": "/dev/stderr"})],

@@ -244,4 +244,46 @@ with tap.section("both sides at once"):
             "Projects: the server's APPEND reached the near side", lv)
     second_run_changes_nothing("both sides")
 
+with tap.section("mbsync over Tunnel \"imapd --preauth\""):
+    # what `Tunnel "ssh host imapd --preauth"` gives: imapd as alice on a pipe
+    log = env.write("alice.log", "", 0o600, "alice")
+    conf = env.write_conf({"log_path": log})
+    e = env.nss_env(HOME=env.home("alice"), USER="alice", LOGNAME="alice")
+    tunnel = " ".join(
+        ["setpriv", "--reuid=%d" % ALICE[0], "--regid=%d" % ALICE[1],
+         "--clear-groups", "--", "env"] +
+        ["%s=%s" % (k, e[k]) for k in sorted(e)
+         if k in ("LD_PRELOAD", "NSS_WRAPPER_PASSWD", "NSS_WRAPPER_GROUP",
+                  "HOME", "USER", "LOGNAME", "ASAN_OPTIONS", "UBSAN_OPTIONS")
+         or k.endswith("DISABLE_DEEPBIND")] +
+        [env.binary("imapd"), "--preauth", "-c", conf])
+    LOCAL2 = env.path("local2")
+    os.mkdir(LOCAL2)
+    RC = env.write("mbsyncrc-tunnel", """\
+IMAPAccount tunnel
+Tunnel "{tunnel}"
+
+IMAPStore far
+Account tunnel
+
+MaildirStore near
+Path {local}/
+Inbox {local}/INBOX
+SubFolders Verbatim
+
+Channel tunnel
+Far :far:
+Near :near:
+Patterns *
+Create Both
+Expunge Both
+SyncState *
+""".format(tunnel=tunnel, local=LOCAL2))
+    sync("over the tunnel")
+    sv, _ = store(SERVER, True)
+    lv, lf = store(LOCAL2, False)
+    tap.is_(lv, sv, "over the tunnel: the near side equals the far side")
+    sync("over the tunnel, again")
+    tap.is_(store(LOCAL2, False)[1], lf, "over the tunnel, again: nothing changed")
+
 env.finish()

@@ -20,10 +20,6 @@
 #include "imap.h"
 #include "log.h"
 
-/* WEAK-BEGIN */
-#pragma weak specialuse_autocreate
-/* WEAK-END */
-
 /* What ended the session, for the log line. */
 struct session_stats {
 	unsigned commands;
@@ -359,7 +355,6 @@ imap_session_main(struct session *s)
 	struct session_stats st = { 0, "connection closed" };
 	struct cmd_reader *rd;
 	char tag[IMAP_TAG_MAX + 1];
-	void (*autocreate)(struct imap *);
 
 	io_set_timeouts(&s->io, (int)s->cfg->imap_idle_timeout,
 	    (int)s->cfg->output_timeout);
@@ -370,9 +365,7 @@ imap_session_main(struct session *s)
 	    : '/';
 	if (open_folders(&im, tag) < 0)
 		return;
-	autocreate = specialuse_autocreate;
-	if (autocreate != NULL)
-		autocreate(&im);
+	specialuse_autocreate(&im);
 	greet(&im, tag);
 	rd = xcalloc(1, sizeof(*rd));
 	rd->p = imap_parser_new(IMAP_MAX_CMD);

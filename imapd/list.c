@@ -177,8 +177,6 @@ add_pattern(struct imap *im, struct list_req *q, const char *ref,
 		return;		/* RFC 5258 3: "" is ignored when extended */
 	if (lr > 0 && ref[lr - 1] == im->sep && pat[0] == im->sep)
 		lr--;
-	if (lr + lp > LIST_PATTERN_MAX * 8)
-		return;
 	s = xasprintf("%.*s%s", (int)lr, ref, pat);
 	for (p = s; *p; p++) {
 		int wild = *p == '*' || *p == '%';

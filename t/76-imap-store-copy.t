@@ -32,17 +32,17 @@ class Imap:
         if not t.startswith("OK"):
             raise AssertionError("LOGIN -> %r" % t)
 
-    def run(self, cmd):
+    def run(self, cmd, timeout=None):
         """Send one command; (untagged lines, tagged text after the tag)."""
         self.n += 1
         tag = "t%d" % self.n
         self.c.send(tag + " " + cmd + "\r\n")
-        return self.collect(tag)
+        return self.collect(tag, timeout)
 
-    def collect(self, tag):
+    def collect(self, tag, timeout=None):
         lines = []
         while True:
-            line = self.c.readline()
+            line = self.c.readline(timeout)
             if line is None:
                 raise AssertionError("connection closed; got %r" % lines)
             if line.startswith(tag + " "):
@@ -71,8 +71,9 @@ def fetch_flags(lines):
     return out
 
 
-def select_info(im, name, examine=False):
-    u, t = im.run("%s %s" % ("EXAMINE" if examine else "SELECT", name))
+def select_info(im, name, examine=False, timeout=None):
+    u, t = im.run("%s %s" % ("EXAMINE" if examine else "SELECT", name),
+                  timeout)
     info = {"tagged": t, "lines": u}
     for ln in u:
         m = re.match(r"\* (\d+) EXISTS", ln)
@@ -87,9 +88,9 @@ def select_info(im, name, examine=False):
     return info
 
 
-def all_uids(im):
+def all_uids(im, timeout=None):
     """UID -> flags of the selected folder (UID STORE 1:* +FLAGS ())."""
-    u, t = im.run("UID STORE 1:* +FLAGS ()")
+    u, t = im.run("UID STORE 1:* +FLAGS ()", timeout)
     if not t.startswith("OK"):
         raise AssertionError("UID STORE 1:* +FLAGS () -> %r" % t)
     return {uid: [f for f in fl if f != "\\Recent"]
@@ -433,19 +434,19 @@ def big_copy_tests(srv):
             f.write("Subject: big %d\n\nbody\n" % i)
         os.chown(p, 60101, 60101)
     im = Imap(srv)
-    tap.is_(select_info(im, "Big").get("exists"), 1205, "big: 1205 messages")
-    u, t = im.run("COPY 1:* BigDst")
+    tap.is_(select_info(im, "Big", timeout=300).get("exists"), 1205, "big: 1205 messages")
+    u, t = im.run("COPY 1:* BigDst", 300)
     m = re.match(r"OK \[COPYUID \d+ (\S+) (\S+)\]", t)
     tap.ok(m, "big: COPY of 1205 messages: OK [COPYUID]", t[:200])
     im2 = Imap(srv)
-    tap.is_(select_info(im2, "BigDst").get("exists"), 1205,
+    tap.is_(select_info(im2, "BigDst", timeout=300).get("exists"), 1205,
             "big: all 1205 are in the target")
-    dst = sorted(all_uids(im2))
+    dst = sorted(all_uids(im2, 300))
     if m:
         tap.is_(m.group(2), "%d:%d" % (dst[0], dst[-1]),
                 "big: COPYUID covers every target UID")
     im2.close()
-    u, t = im.run("MOVE 1:* BigDst")
+    u, t = im.run("MOVE 1:* BigDst", 300)
     ex = [x for x in u if x.endswith(" EXPUNGE")]
     tap.ok(t.startswith("OK") and len(ex) == 1205 and ex[0] == "* 1205 EXPUNGE",
            "big: MOVE of 1205: 1205 EXPUNGEs, highest first", (len(ex), t))

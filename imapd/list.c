@@ -54,6 +54,9 @@
 /* A pattern longer than this cannot match a name (shorter than PATH_MAX)
  * once runs of wildcards are collapsed. */
 #define LIST_PATTERN_MAX (2 * PATH_MAX + 2)
+/* All patterns together: each name is matched against every byte of
+ * them (folder_match), so this bounds the work per name. */
+#define LIST_PATTERN_BYTES 65536
 
 /* selection options */
 #define SEL_SUBSCRIBED	0x1
@@ -81,6 +84,7 @@ struct ent {
 	char *name;
 	unsigned attrs;		/* FOLDER_* */
 	unsigned uses;		/* SU_* */
+	int match;		/* some pattern matches the name */
 };
 
 static void
@@ -260,6 +264,11 @@ parse(struct imap *im, struct imap_cmd *c, struct list_req *q)
 	} else {
 		add_pattern(im, q, ref, pats->str);
 	}
+	for (size_t i = 0, total = 0; i < q->npat; i++)
+		if ((total += strlen(q->pat[i])) > LIST_PATTERN_BYTES) {
+			cmd_no(c, "[LIMIT] Patterns too long");
+			return -2;
+		}
 	return 0;
 }
 
@@ -307,7 +316,7 @@ gather(struct imap *im, struct folder_info *fl, size_t n, size_t *nout)
 		for (const char *s = v[i].name; (s = strchr(s, im->sep)) !=
 		    NULL; s++) {
 			struct ent key = { xstrndup(v[i].name,
-			    (size_t)(s - v[i].name)), 0, 0 };
+			    (size_t)(s - v[i].name)), 0, 0, 0 };
 
 			if (bsearch(&key, v, n0, sizeof(*v), cmp_ent) != NULL) {
 				free(key.name);
@@ -369,7 +378,7 @@ hidden_descendant(const struct imap *im, const struct list_req *q,
 {
 	size_t len = strlen(v[i].name), lo = 0, hi = n;
 	char *prefix = xasprintf("%s%c", v[i].name, im->sep);
-	struct ent key = { prefix, 0, 0 };
+	struct ent key = { prefix, 0, 0, 0 };
 	int found = 0;
 
 	while (lo < hi) {		/* first name >= prefix */
@@ -382,7 +391,7 @@ hidden_descendant(const struct imap *im, const struct list_req *q,
 	}
 	for (; lo < n && !found && strncmp(v[lo].name, prefix, len + 1) == 0;
 	    lo++)
-		found = meets(q, &v[lo]) && !matches(im, q, v[lo].name);
+		found = meets(q, &v[lo]) && !v[lo].match;
 	free(prefix);
 	return found;
 }
@@ -409,7 +418,11 @@ write_attrs(struct imap *im, const struct list_req *q, const struct ent *e,
 	unsigned a = e->attrs;
 	int children = !q->extended || (q->ret & RET_CHILDREN);
 
+	/* Dovecot's order, which clients and test suites are used to */
 	io_puts(im->io, "(");
+	if (q->extended && (q->ret & RET_SUBSCRIBED) &&
+	    (a & FOLDER_SUBSCRIBED))
+		attr(&o, "\\Subscribed");
 	if (q->extended && (a & FOLDER_NONEXISTENT))
 		attr(&o, "\\NonExistent");
 	else if (noselect || (a & (FOLDER_NOSELECT | FOLDER_NONEXISTENT)))
@@ -420,9 +433,6 @@ write_attrs(struct imap *im, const struct list_req *q, const struct ent *e,
 		attr(&o, "\\HasChildren");
 	else if (!q->lsub && children && !(a & FOLDER_NOINFERIORS))
 		attr(&o, "\\HasNoChildren");	/* RFC 3348 3: not with it */
-	if (q->extended && (q->ret & RET_SUBSCRIBED) &&
-	    (a & FOLDER_SUBSCRIBED))
-		attr(&o, "\\Subscribed");
 	if (!q->lsub && (!q->extended || (q->ret & RET_SPECIALUSE)) &&
 	    e->uses)
 		specialuse_write(im->io, e->uses, &o.sp);
@@ -526,8 +536,12 @@ run(struct imap *im, struct imap_cmd *c, struct list_req *q)
 			return cmd_store_error(c, r, err);
 		v = gather(im, fl, n, &nv);
 		folder_list_free(fl, n);
+		/* each name is matched once: hidden_descendant looks
+		 * at the same names again and again */
 		for (size_t i = 0; i < nv; i++)
-			if (matches(im, q, v[i].name))
+			v[i].match = matches(im, q, v[i].name);
+		for (size_t i = 0; i < nv; i++)
+			if (v[i].match)
 				list_one(im, q, v, nv, i);
 		for (size_t i = 0; i < nv; i++)
 			free(v[i].name);

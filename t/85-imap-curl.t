@@ -110,6 +110,15 @@ with tap.section("imap:// list folders"):
            "special-use folders were created (mailbox_autocreate)", sorted(names))
     tap.like(err, r"> A\d+ (AUTHENTICATE PLAIN|LOGIN)", "curl logged in", protocol(err))
 
+with tap.section("imap:// login mechanisms"):
+    for opt, want in (("AUTH=PLAIN", r"> A\d+ AUTHENTICATE PLAIN \S+"),
+                      ("AUTH=LOGIN", r"> A\d+ AUTHENTICATE LOGIN")):
+        rc, out, err = curl([URL + "/", "--login-options", opt] + AUTH)
+        tap.ok(rc == 0 and "INBOX" in list_names(out),
+               "--login-options %s: logged in and listed" % opt, protocol(err))
+        tap.like(err, want, "--login-options %s: the command curl sent" % opt,
+                 protocol(err))
+
 with tap.section("imap:// fetch"):
     rc, out, err = curl([URL + "/INBOX;UID=2"] + AUTH)
     tap.is_(rc, 0, "INBOX;UID=2 exits 0", protocol(err))

@@ -8,6 +8,7 @@
  *   bit 2   stream mode: refuse every other literal
  *   bit 3   stream mode: read only part of accepted literals
  *   bit 4-5 literal piece size for the direct parser: 1, 7, 64 or all
+ *   bit 6   stream mode: leave every third literal to the reader (kept)
  * The stream is fed twice: straight to the parser (lines split at LF, one
  * CR before it removed, as io_readline does; after a literal
  * announcement its bytes come next), and through a pipe to the reader.
@@ -326,7 +327,12 @@ reader(struct imap_parser *p, const uint8_t *data, size_t size,
 			r = imap_read_command(p, io, stream);
 			continue;
 		}
-		if ((flags & 4) && (k++ & 1)) {
+		k++;
+		if ((flags & 0x40) && k % 3 == 0) {
+			r = imap_read_continue(p, io, stream);
+			continue;
+		}
+		if ((flags & 4) && (k & 1)) {
 			if (imap_literal_refuse(p, io) != IO_OK)
 				break;
 			r = imap_read_command(p, io, stream);

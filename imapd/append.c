@@ -262,8 +262,8 @@ append_all(struct append_job *j)
 			return refuse(j, cr);
 		if ((cr = stage_message(j, &o)) != CMD_OK)
 			return cr;
-		/* the streamed literal is the last argument now */
-		n = imap_args_count(imap_parser_args(j->p));
+		/* the literal joins the arguments as the one after these */
+		n = imap_args_count(imap_parser_args(j->p)) + 1;
 		switch (imap_read_continue(j->p, j->im->io, 1)) {
 		case IMAP_READ_LITERAL:
 			j->pos = n;

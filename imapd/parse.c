@@ -5,10 +5,17 @@
  *
  * Everything here is client input.  Memory is bounded by the parser's
  * limits: every line and every kept literal counts against max_cmd
- * bytes, tokens against IMAP_MAX_ARGS, list nesting against the depth
- * limit; nothing recurses deeper than the nesting.  The argument tree is
- * built in place, one array per open list, each always ended by an EOL
- * entry, so the arguments are valid to look at after every call.
+ * bytes (so a token costs at least one byte of the budget), tokens
+ * against IMAP_MAX_ARGS, kept literals against IMAP_MAX_LITERALS, list
+ * nesting against the depth limit (1 before login); nothing recurses
+ * deeper than the nesting.  The argument tree is built in place, one
+ * array per open list, each always ended by an EOL entry, so the
+ * arguments are valid to look at after every call.
+ *
+ * After a syntax error the reader skips the rest of the command: a
+ * non-synchronizing literal announced at the end of the bad line is read
+ * and thrown away, with the lines after it while they end in one; a
+ * synchronizing one gets no "+", so the client never sends it.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -406,8 +413,7 @@ tag_and_name(struct imap_parser *p, const char *line, size_t len,
 	for (n = t + 1; n < len && line[n] != ' '; n++)
 		if (!((line[n] >= 'A' && line[n] <= 'Z') ||
 		    (line[n] >= 'a' && line[n] <= 'z')))
-			return fail(p, n == t + 1 ? "Missing command" :
-			    "Invalid command name");
+			return fail(p, "Invalid command name");
 	if (n == t + 1)
 		return fail(p, "Missing command");
 	if (n - t - 1 > IMAP_CMDNAME_MAX)
@@ -645,6 +651,24 @@ discard(struct imap_parser *p, struct io *io, uint64_t n)
 }
 
 /*
+ * Throw away a non-synchronizing literal the command cannot use, to stay
+ * in sync (RFC 7888 4, choice 1).  Before login a literal past the whole
+ * budget gets "* BYE" and the connection ends instead (RFC 7888 4,
+ * choice 2; SECURITY.md G6): reading it would only let an anonymous
+ * client keep the process busy.
+ */
+static enum io_status
+discard_literal(struct imap_parser *p, struct io *io, uint64_t n)
+{
+	if (p->max_cmd <= IMAP_LOGIN_MAX_CMD && n > p->max_cmd) {
+		io_puts(io, "* BYE [TOOBIG] Literal too large\r\n");
+		io_flush(io);
+		return IO_ERROR;
+	}
+	return discard(p, io, n);
+}
+
+/*
  * A non-synchronizing literal of the command being skipped has been
  * read: the next line is still part of the command, and so on while
  * lines end in non-synchronizing literals.  A synchronizing one ends it:
@@ -665,7 +689,7 @@ skip_rest(struct imap_parser *p, struct io *io)
 		note_trailing_literal(p, p->line, len);
 		if (!p->skip_lit || p->skip_sync)
 			return IO_OK;
-		if ((st = discard(p, io, p->skip_size)) != IO_OK)
+		if ((st = discard_literal(p, io, p->skip_size)) != IO_OK)
 			return st;
 	}
 }
@@ -678,7 +702,7 @@ skip_bad(struct imap_parser *p, struct io *io)
 
 	p->state = P_ERROR;
 	if (p->skip_lit && !p->skip_sync) {
-		if ((st = discard(p, io, p->skip_size)) != IO_OK ||
+		if ((st = discard_literal(p, io, p->skip_size)) != IO_OK ||
 		    (st = skip_rest(p, io)) != IO_OK)
 			return io_result(st);
 	}
@@ -761,13 +785,17 @@ imap_read_continue(struct imap_parser *p, struct io *io, int stream)
 {
 	enum io_status st;
 
-	if (p->state == P_LITERAL && !p->accepted) {
-		/* the caller did neither: as good as refused */
-		if ((st = imap_literal_refuse(p, io)) != IO_OK)
-			return io_result(st);
-	}
 	if (p->state != P_LITERAL)
-		return IMAP_READ_BAD;
+		return IMAP_READ_BAD;	/* refused, or nothing pending */
+	if (!p->accepted) {
+		/* neither accepted nor refused: kept, as without stream
+		 * mode (a command that turned out not to be APPEND) */
+		if (p->lit_too_big)
+			return too_big(p, io);
+		if ((st = keep_literal(p, io)) != IO_OK)
+			return io_result(st);
+		return read_lines(p, io, stream);
+	}
 	/* bytes the caller left unread are not the next command's */
 	if (p->stream_left > 0 &&
 	    (st = discard(p, io, p->stream_left)) != IO_OK)
@@ -822,7 +850,7 @@ imap_literal_refuse(struct imap_parser *p, struct io *io)
 	if (p->state != P_LITERAL || p->accepted)
 		return IO_OK;
 	fail(p, "Literal refused");
-	if (!sync && (st = discard(p, io, size)) == IO_OK)
+	if (!sync && (st = discard_literal(p, io, size)) == IO_OK)
 		st = skip_rest(p, io);
 	return st;
 }

@@ -134,9 +134,10 @@ run(struct imap *im, struct imap_cmd *c, struct search_prog *p,
 	for (unsigned i = 0; i < count; i++) {
 		int m = search_match_store(p, st, i, sr);
 
-		/* a message removed under us is one that does not match
-		 * (RFC 2180 4.1.2) */
-		if (m < 0 && *sr == STORE_ENOENT)
+		/* a message removed under us (its file gone before the
+		 * next sync: Maildir says EPERM) is one that does not
+		 * match (RFC 2180 4.1.2); the EXPUNGE follows */
+		if (m < 0 && (*sr == STORE_ENOENT || *sr == STORE_EPERM))
 			m = 0;
 		if (m < 0)
 			return -1;

@@ -146,7 +146,6 @@ struct search_prog {
 	struct search_node *root;
 	struct search_node *nodes;	/* SEARCH_MAX_KEYS of them */
 	size_t nnodes;
-	int need_header;		/* HEADER, SENT*, TEXT keys */
 	int need_body;			/* BODY, TEXT keys */
 	struct search_view view;
 };

@@ -919,7 +919,7 @@ match_content(struct msgctx *c, enum store_result *res)
 	if (c->p->need_body) {
 		if ((*res = get_tree(c, &tree)) != STORE_OK)
 			return -1;
-		s.tree = tree;
+		s.tree = tree != NULL ? tree : &hdronly;
 	} else
 		s.tree = &hdronly;
 	s.seg = segments(s.tree, c->p->need_body, &s.nseg);

@@ -241,7 +241,8 @@ set_number(struct pstate *ps, struct search_node *n, const struct imap_arg *a)
 static int
 set_keyword(struct pstate *ps, struct search_node *n, const struct imap_arg *a)
 {
-	if (a->type != IMAP_ARG_ATOM || a->str[0] == '\\' ||
+	if ((a->type != IMAP_ARG_ATOM && a->type != IMAP_ARG_NIL) ||
+	    a->str[0] == '\\' ||
 	    strpbrk(a->str, "%*]") != NULL || a->len > KW_NAME_MAX) {
 		fail(ps, SEARCH_BAD, "Invalid keyword in SEARCH");
 		return -1;
@@ -264,8 +265,6 @@ set_string(struct pstate *ps, struct search_node *n, const struct imap_arg *a)
 		}
 		ps->p->need_body = 1;
 	}
-	if (n->op == SOP_HEADER || n->op == SOP_TEXT)
-		ps->p->need_header = 1;
 	return set_needle(ps, n, a);
 }
 
@@ -326,10 +325,9 @@ key_args(struct pstate *ps, const struct keydef *d, struct search_node *n,
 	case KA_STRING:
 		return set_string(ps, n, a);
 	case KA_HEADER:
-		/* header-fld-name = astring; then the string */
-		if (!imap_arg_is_astring(a) || a->len == 0 ||
-		    memchr(a->str, ':', a->len) != NULL ||
-		    a[1].type == IMAP_ARG_EOL) {
+		/* header-fld-name = astring (a name no field has, such as
+		 * "" or "To:", matches nothing); then the string */
+		if (!imap_arg_is_astring(a) || a[1].type == IMAP_ARG_EOL) {
 			fail(ps, SEARCH_BAD, "Invalid HEADER in SEARCH");
 			return -1;
 		}

@@ -267,7 +267,8 @@ one_command(struct imap *im, struct cmd_reader *rd, struct session_stats *st)
 	enum cmd_result r;
 	enum imap_read_result rr;
 
-	if (io_flush(im->io) != IO_OK) {
+	/* pipelined commands' answers go out together (RFC 3501 5.5) */
+	if (io_pending(im->io) == 0 && io_flush(im->io) != IO_OK) {
 		st->reason = "connection closed";
 		return -1;
 	}

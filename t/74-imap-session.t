@@ -488,6 +488,21 @@ with tap.section("hostile input"):
     tap.is_(t, "OK NOOP completed.", "the session goes on")
     c.close()
 
+with tap.section("pipelining"):
+    c = Imap(srv)
+    c.send("".join("p%d NOOP\r\n" % i for i in range(50)) +
+           "q1 SELECT INBOX\r\nq2 CAPABILITY\r\nq3 EXAMINE INBOX\r\n")
+    got = [c.line() for _ in range(50)]
+    tap.is_(got, ["p%d OK NOOP completed." % i for i in range(50)],
+            "50 pipelined NOOPs answered in order")
+    un, t = c.read_reply("q1")
+    tap.like(t, r"^OK \[READ-WRITE\]", "then SELECT")
+    un, t = c.read_reply("q2")
+    tap.is_(t, "OK Capability completed.", "then CAPABILITY")
+    un, t = c.read_reply("q3")
+    tap.like(t, r"^OK \[READ-ONLY\]", "then EXAMINE")
+    c.close()
+
 with tap.section("imaplib over --preauth"):
     m = imaplib.IMAP4("127.0.0.1", srv.port)
     tap.is_(m.state, "AUTH", "imaplib sees PREAUTH")

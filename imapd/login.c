@@ -14,18 +14,6 @@
 #include "log.h"
 #include "sasl.h"
 
-/* WEAK-BEGIN */
-#pragma weak imap_parser_new
-#pragma weak imap_parser_free
-#pragma weak imap_parser_reset
-#pragma weak imap_parser_tag
-#pragma weak imap_parser_name
-#pragma weak imap_parser_args
-#pragma weak imap_parser_error
-#pragma weak imap_read_command
-#pragma weak imap_args_count
-#pragma weak imap_arg_is_astring
-/* WEAK-END */
 
 /* A SASL response line: the base64 of the longest PLAIN message we take
  * (2 * AUTH_USER_MAX + AUTH_PASS_MAX + 2 bytes) is about 2 KiB; Dovecot
@@ -292,7 +280,7 @@ pre_login(struct ilogin *il, const struct imap_arg *a)
 }
 
 /* Outcome of reading one SASL step. */
-enum step { STEP_OK, STEP_BAD, STEP_CLOSE };
+enum step { STEP_OK, STEP_NO, STEP_BAD, STEP_CLOSE };
 
 /* Decode base64 (strict) into out; "=" alone is the empty initial
  * response (RFC 4959 3). */
@@ -306,7 +294,7 @@ decode(struct ilogin *il, const char *in, size_t inlen, int ir,
 	}
 	if (base64_decoded_len(in, inlen) > outmax) {
 		tagged(il, "NO", "[AUTHENTICATIONFAILED] Credentials too long.");
-		return STEP_BAD;
+		return STEP_NO;
 	}
 	if (base64_decode(in, inlen, out, outmax, outlen) < 0) {
 		tagged(il, "BAD", "Invalid base64 data in SASL response.");
@@ -355,7 +343,7 @@ sasl_step(struct ilogin *il, const char *challenge, unsigned char *out,
 static enum next
 step_next(enum step s)
 {
-	return s == STEP_CLOSE ? NEXT_CLOSE : NEXT_BAD;
+	return s == STEP_CLOSE ? NEXT_CLOSE : s == STEP_NO ? NEXT_OK : NEXT_BAD;
 }
 
 /* RFC 4616: one message "authzid NUL authcid NUL passwd". */

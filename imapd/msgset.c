@@ -7,13 +7,6 @@
 
 #include "imap.h"
 
-/* WEAK-BEGIN */
-#pragma weak seqset_parse
-#pragma weak seqset_free
-#pragma weak seqset_resolve
-#pragma weak seqset_contains
-/* WEAK-END */
-
 /* "$": the saved UIDs still in the view; missing ones are skipped
  * (RFC 5182 2.1: expunged messages just drop out of the result). */
 static unsigned

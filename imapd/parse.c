@@ -5,10 +5,17 @@
  *
  * Everything here is client input.  Memory is bounded by the parser's
  * limits: every line and every kept literal counts against max_cmd
- * bytes, tokens against IMAP_MAX_ARGS, list nesting against the depth
- * limit; nothing recurses deeper than the nesting.  The argument tree is
- * built in place, one array per open list, each always ended by an EOL
- * entry, so the arguments are valid to look at after every call.
+ * bytes (so a token costs at least one byte of the budget), tokens
+ * against IMAP_MAX_ARGS, kept literals against IMAP_MAX_LITERALS, list
+ * nesting against the depth limit (1 before login); nothing recurses
+ * deeper than the nesting.  The argument tree is built in place, one
+ * array per open list, each always ended by an EOL entry, so the
+ * arguments are valid to look at after every call.
+ *
+ * After a syntax error the reader skips the rest of the command: a
+ * non-synchronizing literal announced at the end of the bad line is read
+ * and thrown away, with the lines after it while they end in one; a
+ * synchronizing one gets no "+", so the client never sends it.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -50,6 +57,7 @@ struct imap_parser {
 	struct level lv[IMAP_MAX_DEPTH + 1];
 	size_t depth;			/* open lists */
 	size_t nargs;			/* tokens so far */
+	size_t nlits;			/* literals kept */
 	size_t bytes;			/* line and kept literal bytes */
 	const char *err;
 
@@ -70,6 +78,10 @@ struct imap_parser {
 
 /* RFC 7888 number64: 0 <= n <= 2^63 - 1. */
 #define NUMBER64_MAX ((uint64_t)INT64_MAX)
+
+/* Literals kept in one command (SECURITY.md G8, CVE-2024-34055);
+ * streamed ones (APPEND's messages) are not kept and not counted. */
+#define IMAP_MAX_LITERALS 1000
 
 /* Before login no command needs a list in a list (ID has one level);
  * SECURITY.md G6 caps the nesting there at 1 (CVE-2026-27857). */
@@ -180,9 +192,10 @@ open_list(struct imap_parser *p)
 		return -1;
 	a = push_arg(p, IMAP_ARG_LIST);
 	p->depth++;
-	p->lv[p->depth].cap = 4;
+	/* "()" costs 2 bytes of input: keep an empty list small */
+	p->lv[p->depth].cap = 2;
 	p->lv[p->depth].n = 0;
-	p->lv[p->depth].a = xcalloc(4, sizeof(struct imap_arg));
+	p->lv[p->depth].a = xcalloc(2, sizeof(struct imap_arg));
 	a->list = p->lv[p->depth].a;
 	a->len = 0;
 	p->expect = X_OPEN;
@@ -309,6 +322,8 @@ literal(struct imap_parser *p, const char *line, size_t len, size_t *i)
 		return fail(p, "Invalid literal size");
 	if (count_token(p) < 0)
 		return -1;
+	if (p->nlits >= IMAP_MAX_LITERALS)
+		return fail(p, "Too many literals");
 	p->lit_size = size;
 	p->lit_sync = sync;
 	p->lit_got = 0;
@@ -398,8 +413,7 @@ tag_and_name(struct imap_parser *p, const char *line, size_t len,
 	for (n = t + 1; n < len && line[n] != ' '; n++)
 		if (!((line[n] >= 'A' && line[n] <= 'Z') ||
 		    (line[n] >= 'a' && line[n] <= 'z')))
-			return fail(p, n == t + 1 ? "Missing command" :
-			    "Invalid command name");
+			return fail(p, "Invalid command name");
 	if (n == t + 1)
 		return fail(p, "Missing command");
 	if (n - t - 1 > IMAP_CMDNAME_MAX)
@@ -442,6 +456,7 @@ finish_literal(struct imap_parser *p)
 	p->lit_buf[p->lit_size] = '\0';
 	add_string(p, IMAP_ARG_LITERAL, p->lit_buf, p->lit_size, 0);
 	p->bytes += p->lit_size;
+	p->nlits++;
 	p->lit_buf = NULL;
 	p->state = P_ARGS;
 	p->expect = X_SEP;
@@ -519,7 +534,7 @@ imap_parser_reset(struct imap_parser *p)
 	p->state = P_START;
 	p->expect = X_SEP;
 	p->tag[0] = p->name[0] = '\0';
-	p->nargs = p->bytes = 0;
+	p->nargs = p->bytes = p->nlits = 0;
 	p->err = NULL;
 	p->lit_size = p->lit_got = 0;
 	p->lit_sync = p->lit_too_big = p->lit_nul = 0;
@@ -636,6 +651,24 @@ discard(struct imap_parser *p, struct io *io, uint64_t n)
 }
 
 /*
+ * Throw away a non-synchronizing literal the command cannot use, to stay
+ * in sync (RFC 7888 4, choice 1).  Before login a literal past the whole
+ * budget gets "* BYE" and the connection ends instead (RFC 7888 4,
+ * choice 2; SECURITY.md G6): reading it would only let an anonymous
+ * client keep the process busy.
+ */
+static enum io_status
+discard_literal(struct imap_parser *p, struct io *io, uint64_t n)
+{
+	if (p->max_cmd <= IMAP_LOGIN_MAX_CMD && n > p->max_cmd) {
+		io_puts(io, "* BYE [TOOBIG] Literal too large\r\n");
+		io_flush(io);
+		return IO_ERROR;
+	}
+	return discard(p, io, n);
+}
+
+/*
  * A non-synchronizing literal of the command being skipped has been
  * read: the next line is still part of the command, and so on while
  * lines end in non-synchronizing literals.  A synchronizing one ends it:
@@ -656,7 +689,7 @@ skip_rest(struct imap_parser *p, struct io *io)
 		note_trailing_literal(p, p->line, len);
 		if (!p->skip_lit || p->skip_sync)
 			return IO_OK;
-		if ((st = discard(p, io, p->skip_size)) != IO_OK)
+		if ((st = discard_literal(p, io, p->skip_size)) != IO_OK)
 			return st;
 	}
 }
@@ -669,7 +702,7 @@ skip_bad(struct imap_parser *p, struct io *io)
 
 	p->state = P_ERROR;
 	if (p->skip_lit && !p->skip_sync) {
-		if ((st = discard(p, io, p->skip_size)) != IO_OK ||
+		if ((st = discard_literal(p, io, p->skip_size)) != IO_OK ||
 		    (st = skip_rest(p, io)) != IO_OK)
 			return io_result(st);
 	}
@@ -752,10 +785,16 @@ imap_read_continue(struct imap_parser *p, struct io *io, int stream)
 {
 	enum io_status st;
 
-	if (p->state != P_LITERAL || !p->accepted) {
-		if (p->state != P_ERROR)
-			fail(p, "Literal neither accepted nor refused");
-		return IMAP_READ_BAD;
+	if (p->state != P_LITERAL)
+		return IMAP_READ_BAD;	/* refused, or nothing pending */
+	if (!p->accepted) {
+		/* neither accepted nor refused: kept, as without stream
+		 * mode (a command that turned out not to be APPEND) */
+		if (p->lit_too_big)
+			return too_big(p, io);
+		if ((st = keep_literal(p, io)) != IO_OK)
+			return io_result(st);
+		return read_lines(p, io, stream);
 	}
 	/* bytes the caller left unread are not the next command's */
 	if (p->stream_left > 0 &&
@@ -811,7 +850,7 @@ imap_literal_refuse(struct imap_parser *p, struct io *io)
 	if (p->state != P_LITERAL || p->accepted)
 		return IO_OK;
 	fail(p, "Literal refused");
-	if (!sync && (st = discard(p, io, size)) == IO_OK)
+	if (!sync && (st = discard_literal(p, io, size)) == IO_OK)
 		st = skip_rest(p, io);
 	return st;
 }

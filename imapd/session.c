@@ -12,26 +12,16 @@
  *                             (LOGOUT; a handler that lost the client
  *                             leaves resp empty)
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "imap.h"
 #include "log.h"
-
-/* WEAK-BEGIN */
-#pragma weak specialuse_autocreate
-#pragma weak imap_parser_new
-#pragma weak imap_parser_free
-#pragma weak imap_parser_reset
-#pragma weak imap_parser_tag
-#pragma weak imap_parser_name
-#pragma weak imap_parser_args
-#pragma weak imap_parser_error
-#pragma weak imap_read_command
-#pragma weak imap_read_continue
-/* WEAK-END */
 
 /* What ended the session, for the log line. */
 struct session_stats {
@@ -119,25 +109,143 @@ dispatch(struct imap *im, struct imap_cmd *c, const struct imap_command **cmdp)
 	return cmd->fn(im, c);
 }
 
-/*
- * Read the next command into p.  Stream mode, so a command that reads
- * its own literals (APPEND) gets them unread: it is dispatched at the
- * first literal with the arguments so far and goes on through
- * c->parser.  Other commands' literals are kept by the reader.
- */
-static enum imap_read_result
-read_command(struct imap_parser *p, struct io *io)
-{
-	enum imap_read_result r = imap_read_command(p, io, 1);
+/* ---- reading commands ---- */
 
-	while (r == IMAP_READ_LITERAL) {
-		const struct imap_command *cmd =
-		    imap_command_find(imap_parser_name(p), 0);
-		if (cmd != NULL && cmd->fn != NULL && (cmd->flags & CMD_STREAM))
-			return r;
-		r = imap_read_continue(p, io, 0);
+/*
+ * The reader of parse.c takes stream mode before the command is known,
+ * but only APPEND reads its own literals: so commands are read in stream
+ * mode, and at a literal of any other command the session keeps the
+ * literal itself (what non-stream mode would have done) and goes on
+ * line by line through the parser proper.
+ */
+struct cmd_reader {
+	struct imap_parser *p;
+	const char *err;		/* overrides imap_parser_error() */
+	char buf[IO_LINE_MAX + 1];	/* lines and literal pieces */
+};
+
+static enum imap_read_result
+io_to_read(enum io_status st)
+{
+	return st == IO_TIMEOUT ? IMAP_READ_TIMEOUT : IMAP_READ_EOF;
+}
+
+/* A non-synchronizing literal ("{n+}", RFC 7888) announced at the end of
+ * a line: the client sends its n bytes whatever we answer.  1 and *n. */
+static int
+nonsync_literal(const char *line, size_t len, uint64_t *n)
+{
+	size_t i;
+	char num[24];
+
+	if (len < 4 || line[len - 1] != '}' || line[len - 2] != '+')
+		return 0;
+	for (i = len - 2; i > 0 && line[i - 1] >= '0' && line[i - 1] <= '9'; i--)
+		;
+	if (i == 0 || line[i - 1] != '{' || len - 2 - i == 0 ||
+	    len - 2 - i >= sizeof(num))
+		return 0;
+	memcpy(num, line + i, len - 2 - i);
+	num[len - 2 - i] = '\0';
+	return parse_u64(num, UINT64_MAX, n) == 0;
+}
+
+static enum io_status
+drop_bytes(struct cmd_reader *r, struct io *io, uint64_t n)
+{
+	enum io_status st;
+	size_t got;
+
+	while (n > 0) {
+		st = io_read_some(io, r->buf, n < sizeof(r->buf) ? (size_t)n :
+		    sizeof(r->buf), &got);
+		if (st != IO_OK)
+			return st;
+		n -= got;
 	}
-	return r;
+	return IO_OK;
+}
+
+/* After a syntax error on line (in r->buf): skip the rest of the command,
+ * which goes on while lines end in non-synchronizing literals. */
+static enum imap_read_result
+skip_command(struct cmd_reader *r, struct io *io, size_t len)
+{
+	enum io_status st;
+	uint64_t n;
+
+	while (nonsync_literal(r->buf, len, &n)) {
+		if ((st = drop_bytes(r, io, n)) != IO_OK)
+			return io_to_read(st);
+		st = io_readline(io, r->buf, IO_LINE_MAX, &len);
+		if (st == IO_TOOLONG)
+			break;
+		if (st != IO_OK)
+			return io_to_read(st);
+	}
+	return IMAP_READ_BAD;
+}
+
+/* Keep the pending literal as an argument and read on to the end of the
+ * command or its next literal. */
+static enum imap_read_result
+keep_literal(struct cmd_reader *r, struct io *io)
+{
+	struct imap_literal_info li;
+	enum io_status st;
+	size_t got, len;
+	uint64_t left;
+
+	imap_parser_literal_info(r->p, &li);
+	if (li.too_big) {
+		/* RFC 7888 4: a synchronizing one is never sent */
+		r->err = "[TOOBIG] Literal too large";
+		st = imap_literal_refuse(r->p, io);
+		return st == IO_OK ? IMAP_READ_BAD : io_to_read(st);
+	}
+	if (li.sync && ((st = io_puts(io, "+ OK\r\n")) != IO_OK ||
+	    (st = io_flush(io)) != IO_OK))
+		return io_to_read(st);
+	for (left = li.size; left > 0; left -= got) {
+		st = io_read_some(io, r->buf, left < sizeof(r->buf) ?
+		    (size_t)left : sizeof(r->buf), &got);
+		if (st != IO_OK)
+			return io_to_read(st);
+		imap_parser_feed_literal(r->p, r->buf, got);
+	}
+	st = io_readline(io, r->buf, IO_LINE_MAX, &len);
+	if (st == IO_TOOLONG) {
+		r->err = "Line too long";
+		return IMAP_READ_BAD;
+	}
+	if (st != IO_OK)
+		return io_to_read(st);
+	switch (imap_parser_feed_line(r->p, r->buf, len)) {
+	case IMAP_PARSE_DONE:
+		return IMAP_READ_DONE;
+	case IMAP_PARSE_LITERAL:
+		return IMAP_READ_LITERAL;
+	default:
+		return skip_command(r, io, len);
+	}
+}
+
+/* Read the next command.  A command that reads its own literals (APPEND)
+ * is returned at its first literal with the arguments so far. */
+static enum imap_read_result
+read_command(struct cmd_reader *r, struct io *io)
+{
+	enum imap_read_result rr = imap_read_command(r->p, io, 1);
+
+	r->err = NULL;
+	while (rr == IMAP_READ_LITERAL) {
+		const struct imap_command *cmd =
+		    imap_command_find(imap_parser_name(r->p), 0);
+		if (cmd != NULL && cmd->fn != NULL && (cmd->flags & CMD_STREAM))
+			return rr;
+		rr = keep_literal(r, io);
+	}
+	return rr;
 }
 
 static void
@@ -152,19 +260,18 @@ fill_cmd(struct imap_cmd *c, struct imap_parser *p)
 
 /* One command: read, run, report.  0 to go on, -1 to end. */
 static int
-one_command(struct imap *im, struct imap_parser *p, struct session_stats *st)
+one_command(struct imap *im, struct cmd_reader *rd, struct session_stats *st)
 {
 	struct imap_cmd c;
 	const struct imap_command *cmd = NULL;
 	enum cmd_result r;
 	enum imap_read_result rr;
 
-	imap_parser_reset(p);
 	if (io_flush(im->io) != IO_OK) {
 		st->reason = "connection closed";
 		return -1;
 	}
-	rr = read_command(p, im->io);
+	rr = read_command(rd, im->io);
 	if (rr == IMAP_READ_EOF) {
 		st->reason = "connection closed";
 		return -1;
@@ -174,12 +281,18 @@ one_command(struct imap *im, struct imap_parser *p, struct session_stats *st)
 		st->reason = "inactivity";
 		return -1;
 	}
-	fill_cmd(&c, p);
+	fill_cmd(&c, rd->p);
 	st->commands++;
 	if (rr == IMAP_READ_BAD)
-		r = cmd_bad(&c, "%s", imap_parser_error(p));
+		r = cmd_bad(&c, "%s", rd->err ? rd->err :
+		    imap_parser_error(rd->p));
 	else
 		r = dispatch(im, &c, &cmd);
+	/* a streaming command that did not run leaves its literal unread:
+	 * it must not be taken for commands */
+	if (rr == IMAP_READ_LITERAL && cmd == NULL &&
+	    imap_literal_refuse(rd->p, im->io) != IO_OK)
+		return -1;
 	if (im->sel != NULL)
 		store_touch(im->sel);
 	if (r == CMD_CLOSE || im->logout) {
@@ -194,7 +307,7 @@ one_command(struct imap *im, struct imap_parser *p, struct session_stats *st)
 	if (cmd != NULL && !c.no_sync)
 		imap_sync(im, keep_expunged(cmd, &c));
 	if (im->logout) {
-		st->reason = "mailbox changed under the session";
+		st->reason = "selected mailbox replaced or deleted";
 		return -1;
 	}
 	write_tagged(im, c.tag, r, c.resp);
@@ -248,9 +361,8 @@ imap_session_main(struct session *s)
 {
 	struct imap im = { .s = s, .cfg = s->cfg, .io = &s->io };
 	struct session_stats st = { 0, "connection closed" };
-	struct imap_parser *p;
+	struct cmd_reader *rd;
 	char tag[IMAP_TAG_MAX + 1];
-	void (*autocreate)(struct imap *);
 
 	io_set_timeouts(&s->io, (int)s->cfg->imap_idle_timeout,
 	    (int)s->cfg->output_timeout);
@@ -261,17 +373,17 @@ imap_session_main(struct session *s)
 	    : '/';
 	if (open_folders(&im, tag) < 0)
 		return;
-	autocreate = specialuse_autocreate;
-	if (autocreate != NULL)
-		autocreate(&im);
+	specialuse_autocreate(&im);
 	greet(&im, tag);
-	p = imap_parser_new(IMAP_MAX_CMD);
-	while (one_command(&im, p, &st) == 0)
+	rd = xcalloc(1, sizeof(*rd));
+	rd->p = imap_parser_new(IMAP_MAX_CMD);
+	while (one_command(&im, rd, &st) == 0)
 		;
 	io_flush(im.io);
 	log_msg(LOG_INFO, "disconnected (%s): commands=%u in=%llu out=%llu",
 	    st.reason, st.commands, s->io.bytes_in, s->io.bytes_out);
-	imap_parser_free(p);
+	imap_parser_free(rd->p);
+	free(rd);
 	if (im.sel != NULL)
 		imap_unselect(&im);
 	free(im.saved);
@@ -292,6 +404,29 @@ validity_lost(struct imap *im)
 	    "please reconnect.\r\n");
 	imap_unselect(im);
 	im->logout = 1;
+}
+
+/*
+ * A sync failed: was the folder deleted under us (by another session's
+ * DELETE, say)?  Then no later sync can work, and there is no response
+ * that says so in the selected state: end the session as Dovecot does.
+ */
+static int
+selected_gone(struct imap *im)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	if (folder_path(im->folders, im->sel_name, path, sizeof(path), NULL,
+	    0) != STORE_OK || stat(path, &sb) == 0 || errno != ENOENT)
+		return 0;
+	log_msg(LOG_INFO, "%s: deleted while selected, disconnecting",
+	    im->sel_name);
+	io_puts(im->io, "* BYE Selected mailbox was deleted, have to "
+	    "disconnect.\r\n");
+	imap_unselect(im);
+	im->logout = 1;
+	return 1;
 }
 
 static void
@@ -336,8 +471,10 @@ imap_sync(struct imap *im, int keep)
 	}
 	if (r != STORE_OK) {
 		/* nothing reported: the view is unchanged, try next time */
-		log_msg(LOG_WARNING, "%s: sync: %s", im->sel_name, err);
 		store_changes_free(&ch);
+		if (selected_gone(im))
+			return;
+		log_msg(LOG_WARNING, "%s: sync: %s", im->sel_name, err);
 		return;
 	}
 	report_changes(im, &ch);

@@ -154,15 +154,15 @@ def lines_match(got, patterns):
 with tap.section("EXAMINE, then SELECT: exact responses, \\Recent once"):
     c = Imap(srv)
     un, t = c.cmd("EXAMINE INBOX")
-    tap.ok(lines_match(un, select_lines(3, 3, 2, 4, rdonly=True)),
-           "EXAMINE: FLAGS, empty PERMANENTFLAGS, EXISTS, RECENT (unclaimed), "
+    tap.ok(lines_match(un, select_lines(3, 2, 2, 4, rdonly=True)),
+           "EXAMINE: FLAGS, empty PERMANENTFLAGS, EXISTS, RECENT (the two in new/, unclaimed), "
            "UNSEEN, UIDVALIDITY, UIDNEXT", "\n".join(un))
     tap.is_(t, "OK [READ-ONLY] Examine completed.", "EXAMINE is READ-ONLY")
     uidv = re.search(r"UIDVALIDITY (\d+)", "\n".join(un))
     un, t = c.cmd("SELECT inbox")
     tap.is_(un[:1], ["* OK [CLOSED] Previous mailbox closed."],
             "selecting while selected closes the old one first")
-    tap.ok(lines_match(un[1:], select_lines(3, 3, 2, 4)),
+    tap.ok(lines_match(un[1:], select_lines(3, 2, 2, 4)),
            "SELECT: the same with PERMANENTFLAGS \\*, RECENT claimed",
            "\n".join(un))
     tap.is_(t, "OK [READ-WRITE] Select completed.", "SELECT is READ-WRITE")
@@ -183,10 +183,18 @@ with tap.section("EXAMINE, then SELECT: exact responses, \\Recent once"):
     un, t = c.cmd("SELECT nosuchbox")
     tap.is_(un, ["* OK [CLOSED] Previous mailbox closed."],
             "a failing SELECT closes the selected mailbox")
-    tap.like(t, r"^NO \[NONEXISTENT\] ", "SELECT of a missing mailbox")
+    tap.is_(t, "NO [NONEXISTENT] Mailbox doesn't exist.",
+            "SELECT of a missing mailbox (no path in the reply)")
     un, t = c.cmd("CLOSE")
     tap.is_(t, "BAD No mailbox selected.",
             "after a failed SELECT the session is in the authenticated state")
+    un, t = c.cmd("SELECT &AAA")
+    tap.like(t, r"^NO \[CANNOT\] .*modified UTF-7",
+             "a name that is not modified UTF-7 is refused, with the reason")
+    un, t = c.cmd('SELECT ""')
+    tap.like(t, r"^NO \[CANNOT\] ", "an empty name")
+    un, t = c.cmd("SELECT a/../b")
+    tap.like(t, r"^NO \[CANNOT\] ", "a name with ..")
     c.close()
 
 with tap.section("NOOP reports new mail"):
@@ -327,6 +335,158 @@ with tap.section("inactivity"):
             "timeout")
     tap.ok(1.5 < time.monotonic() - t0 < 8, "after about 2 s")
     tap.ok(c.c.closed_within(5), "then the connection closes")
+
+with tap.section("LOGIN through the login process"):
+    lsrv = env.start("imapd")
+    c = Imap(lsrv)
+    tap.like(c.greeting, r"^\* OK ", "greeting")
+    un, t = c.cmd("LOGIN alice secret", tag="L1")
+    tap.like(t, r"^OK \[CAPABILITY IMAP4rev1 [^\]]*\bIDLE\b[^\]]*\] Logged in$",
+             "L1 OK [CAPABILITY ...] Logged in (the session's answer)", t)
+    tap.ok("AUTH=" not in (t or "") and "STARTTLS" not in (t or ""),
+           "the authenticated capability list")
+    un, t = c.cmd("SELECT INBOX")
+    tap.like(t, r"^OK \[READ-WRITE\] ", "SELECT after LOGIN")
+    un, t = c.cmd("LOGOUT")
+    tap.is_((un, t), (["* BYE Logging out"], "OK Logout completed."),
+            "LOGOUT through the relay")
+    tap.ok(c.c.closed_within(5), "closed")
+    m = imaplib.IMAP4("127.0.0.1", lsrv.port)
+    typ, data = m.login("alice", "secret")
+    tap.is_(typ, "OK", "imaplib login")
+    typ, data = m.capability()
+    tap.ok(typ == "OK" and b"NAMESPACE" in data[0] and b"AUTH=" not in data[0],
+           "imaplib: CAPABILITY after login", repr(data))
+    typ, data = m.namespace()
+    tap.is_((typ, data), ("OK", [b'(("" "/")) NIL NIL']), "imaplib namespace")
+    m.logout()
+    tap.like(lsrv.log(), r"disconnected \(logged out\): commands=\d+",
+             "the session logs how it ended")
+
+with tap.section("literals in commands"):
+    c = Imap(srv)
+    c.send("s1 SELECT {5}\r\n")
+    tap.is_(c.line(), "+ OK", "a synchronizing literal gets a continuation")
+    c.send("INBOX\r\n")
+    un, t = c.read_reply("s1")
+    tap.like(t, r"^OK \[READ-WRITE\] ", "SELECT with the name as a literal")
+    c.send("s2 EXAMINE {5+}\r\nINBOX\r\n")
+    un, t = c.read_reply("s2")
+    tap.like(t, r"^OK \[READ-ONLY\] ", "the same with a LITERAL+ literal")
+    c.send("s3 SELECT {2000000}\r\n")
+    tap.is_(c.line(), "s3 BAD [TOOBIG] Literal too large",
+            "a literal over the command limit is refused before it is sent")
+    c.send("s4 SELECT {3000000+}\r\n" + "x" * 3000000 + "\r\n")
+    tap.is_(c.line(), "s4 BAD [TOOBIG] Literal too large",
+            "a LITERAL+ one is read and thrown away")
+    c.send('s5 ID ("name" {3+}\r\nabc "x" {2+}\r\nab) junk)\r\n')
+    tap.like(c.line(), r"^s5 BAD ", "a syntax error after a literal")
+    c.send('s6 ID ("a" {3+}\r\nabc NUL\x00 {4+}\r\nnoop\r\n')
+    tap.like(c.line(), r"^s6 BAD ", "NUL in a line after a literal")
+    un, t = c.cmd("NOOP")
+    tap.is_(t, "OK NOOP completed.", "the literals of bad commands were "
+            "skipped, not run as commands")
+    c.send('s7 ID ("name" {6}\r\n')
+    tap.is_(c.line(), "+ OK", "ID: continuation")
+    c.send('Client "version" {1}\r\n')
+    tap.is_(c.line(), "+ OK", "a second literal in the same command")
+    c.send('7)\r\n')
+    un, t = c.read_reply("s7")
+    tap.is_((un, t), (['* ID ("name" "postern")'], "OK ID completed."),
+            "a command with two literals")
+    msg = "Subject: appended\r\n\r\nhello\r\n"
+    c.send("s8 APPEND INBOX (\\Seen) {%d}\r\n" % len(msg))
+    tap.is_(c.line(), "+ OK", "APPEND streams its literal")
+    c.send(msg + "\r\n")
+    un, t = c.read_reply("s8")
+    tap.like(t, r"^OK \[APPENDUID \d+ \d+\] ", "APPEND through the loop")
+    tap.ok(any(re.fullmatch(r"\* \d+ EXISTS", ln) for ln in un),
+           "the appended message is reported as EXISTS", repr(un))
+    c.close()
+
+with tap.section("message sets"):
+    maildir_reset()
+    for i in range(1, 4):
+        env.deliver("alice", MSG % ("s%d" % i, i), subdir="cur", flags="S")
+    c = Imap(srv)
+    c.cmd("CREATE empty")
+    c.cmd("SELECT empty")
+    un, t = c.cmd("FETCH * FLAGS")
+    tap.is_(t, "BAD Invalid messageset.", "* in an empty mailbox")
+    un, t = c.cmd("FETCH 1 FLAGS")
+    tap.is_(t, "BAD Invalid messageset.", "1 in an empty mailbox")
+    un, t = c.cmd("UID FETCH 1:* FLAGS")
+    tap.is_((un, t[:2]), ([], "OK"), "UID 1:* in an empty mailbox: nothing")
+    c.cmd("SELECT INBOX")
+    un, t = c.cmd("FETCH 4 FLAGS")
+    tap.is_(t, "BAD Invalid messageset.", "a number past the count")
+    un, t = c.cmd("FETCH 0 FLAGS")
+    tap.is_(t, "BAD Invalid messageset.", "0")
+    un, t = c.cmd("FETCH 2:* FLAGS")
+    tap.is_([ln.split(" ")[1] for ln in un], ["2", "3"], "2:*")
+    un, t = c.cmd("FETCH 3:1 FLAGS")
+    tap.is_(len(un), 3, "3:1 is 1:3")
+    un, t = c.cmd("UID SEARCH ALL")
+    uids = [int(x) for x in un[0].split()[2:]] if un else []
+    un, t = c.cmd("UID FETCH %d:%d FLAGS" % (uids[-1] + 1, uids[-1] + 5))
+    tap.is_((un, t[:2]), ([], "OK"), "UIDs that do not exist are ignored")
+    un, t = c.cmd("UID FETCH %d:* FLAGS" % (uids[-1] + 100))
+    tap.is_(len(un), 1, "UID n:* includes the last message even past it")
+    un, t = c.cmd("SEARCH RETURN (SAVE) UID %d,%d" % (uids[0], uids[2]))
+    un, t = c.cmd("FETCH $ UID")
+    tap.is_([ln.split(" ")[1] for ln in un], ["1", "3"], "$ is the saved "
+            "result (RFC 5182)")
+    c.cmd("UNSELECT")
+    c.cmd("SELECT INBOX")
+    un, t = c.cmd("FETCH $ UID")
+    tap.is_((un, t[:2]), ([], "OK"), "$ is empty after a new SELECT")
+    c.close()
+
+with tap.section("UIDVALIDITY changes under a selected mailbox"):
+    maildir_reset()
+    env.deliver("alice", MSG % ("v1", 1), subdir="cur", flags="S")
+    c = Imap(srv)
+    un, t = c.cmd("SELECT INBOX")
+    uidv = re.search(r"UIDVALIDITY (\d+)", "\n".join(un))
+    md = env.maildir("alice")
+    for f in ("postern-uidlist", "postern-index", "postern-index.expunged"):
+        if os.path.exists(os.path.join(md, f)):
+            os.unlink(os.path.join(md, f))
+    time.sleep(1.1)
+    env.deliver("alice", MSG % ("v2", 2))
+    c.send("v1 NOOP\r\n")
+    ln = c.line()
+    tap.is_(ln, "* BYE [UNAVAILABLE] Mailbox UIDVALIDITY changed, please "
+            "reconnect.", "BYE: the session cannot go on with stale UIDs")
+    tap.ok(c.c.closed_within(5), "and it ends")
+    c = Imap(srv)
+    un, t = c.cmd("SELECT INBOX")
+    uidv2 = re.search(r"UIDVALIDITY (\d+)", "\n".join(un))
+    tap.ok(uidv and uidv2 and uidv.group(1) != uidv2.group(1),
+           "a new session sees the new UIDVALIDITY")
+    c.close()
+
+with tap.section("hostile input"):
+    c = Imap(srv)
+    c.send(b"h1 NOOP \x00\r\n")
+    tap.like(c.line(), r"^h1 BAD ", "NUL in a command")
+    c.send(b"h2 NOOP " + b"x" * 20000 + b"\r\n")
+    tap.like(c.line(), r"^(\*|h2) BAD .*[Tt]oo long", "a 20 kB line")
+    c.send(b"h3 SELECT (\r\n")
+    tap.like(c.line(), r"^h3 BAD ", "an open list")
+    c.send(b"h4 UID " + b"F" * 100 + b" 1\r\n")
+    tap.like(c.line(), r"^h4 BAD ", "a 100-letter UID subcommand")
+    c.send(b"+ NOOP\r\n")
+    tap.like(c.line(), r"^\* BAD ", "a tag that is not one")
+    c.send(b"h5 ID (" + b'"a" "b" ' * 1000 + b")\r\n")
+    tap.like(c.line(), r"^h5 BAD ", "ID with 1000 pairs")
+    c.send(b"h6 SELECT {5+}\r\n\xff\xfe\x80zz\r\n")
+    tap.like(c.line(), r"^h6 NO \[CANNOT\] ", "an 8-bit mailbox name")
+    c.send(b"\r\n")
+    tap.like(c.line(), r"^\* BAD ", "an empty line")
+    un, t = c.cmd("NOOP")
+    tap.is_(t, "OK NOOP completed.", "the session goes on")
+    c.close()
 
 with tap.section("imaplib over --preauth"):
     m = imaplib.IMAP4("127.0.0.1", srv.port)

@@ -48,6 +48,9 @@ class Imap:
         self.n += 1
         tag = "a%d" % self.n
         self.send("%s %s\r\n" % (tag, text))
+        return self.read_reply(tag)
+
+    def read_reply(self, tag):
         lines = []
         while True:
             ln = self.line()
@@ -81,6 +84,31 @@ class Imap:
 def no_recent(lines):
     """RECENT goes to whichever session sees a message first."""
     return [ln for ln in lines if not re.fullmatch(r"\* \d+ RECENT", ln)]
+
+
+# common/mbox_sync.c: a refresh outside store_sync() (store_msg_open,
+# store_set_flags) marks removed messages MB_VANISHED and takes the new
+# file signature, so the next store_sync() returns early and reports
+# nothing until the file changes again.
+MBOX_REFRESH_BUG = ("mbox store: a refresh by msg_open/set_flags hides "
+                    "another session's EXPUNGE from the next store_sync")
+
+
+def uid_list(c):
+    un, t = c.cmd("UID SEARCH ALL")
+    return [int(x) for x in un[0].split()[2:]]
+
+
+def fetch_info(line):
+    """(seq, uid, flags without \\Recent) of "* n FETCH (UID u FLAGS (...))"
+    in either order."""
+    m = re.fullmatch(r"\* (\d+) FETCH \((.*)\)", line or "")
+    if not m:
+        return (None, None, None)
+    uid = re.search(r"\bUID (\d+)", m.group(2))
+    fl = re.search(r"\bFLAGS \(([^)]*)\)", m.group(2))
+    flags = set(fl.group(1).split()) - {"\\Recent"} if fl else None
+    return (int(m.group(1)), int(uid.group(1)) if uid else None, flags)
 
 
 MSG = "From: a@example.org\nSubject: %s\n\nbody\n"
@@ -174,51 +202,124 @@ def run(store):
         a.close()
         b.close()
 
-    with tap.section("%s: no EXPUNGE during a command that forbids it" % n):
-        store.reset([("one", "S"), ("two", "ST"), ("three", "S")])
+    with tap.section("%s: no EXPUNGE during FETCH, STORE, SEARCH" % n):
+        store.reset([("one", "S"), ("two", "ST"), ("three", "S"),
+                     ("four", "ST"), ("five", "S")])
         a, b = Imap(srv), Imap(srv)
         a.cmd("SELECT INBOX")
         b.cmd("SELECT INBOX")
-        b.cmd("EXPUNGE")
-        un, t = a.cmd("FETCH 3 FLAGS")
-        fetch_linked = t is not None and t != "BAD Unknown command."
-        if fetch_linked:
-            tap.ok(not any("EXPUNGE" in ln for ln in un),
-                   "%s: no EXPUNGE while answering FETCH" % n, repr(un))
-            tap.ok(any(ln.startswith("* 3 FETCH (") for ln in un),
-                   "%s: FETCH 3 still means the third message" % n, repr(un))
+        uids = uid_list(b)
+        un, t = b.cmd("UID EXPUNGE %d" % uids[1])
+        tap.is_(un, ["* 2 EXPUNGE"], "%s: B removes message 2" % n)
+        un, t = a.cmd("FETCH 3 (FLAGS UID)")
+        tap.ok(len(un) == 1 and fetch_info(un[0])[:2] == (3, uids[2]),
+               "%s: FETCH 3 is still the third message, no EXPUNGE" % n,
+               repr(un))
+        un, t = a.cmd("STORE 3 +FLAGS (\\Flagged)")
+        tap.ok(len(un) == 1 and fetch_info(un[0])[0] == 3 and
+               "\\Flagged" in fetch_info(un[0])[2],
+               "%s: nor while answering STORE 3" % n, repr(un))
+        un, t = a.cmd("SEARCH FLAGGED")
+        tap.is_(un, ["* SEARCH 3"], "%s: nor SEARCH, which still counts "
+                "the old numbers" % n)
+        un, t = a.cmd("UID FETCH 1:* (FLAGS)")
+        tap.is_(un[-1:], ["* 2 EXPUNGE"], "%s: UID FETCH reports it, after "
+                "its own answers" % n)
+        un, t = a.cmd("FETCH 2 (UID FLAGS)")
+        tap.ok(len(un) == 1 and fetch_info(un[0])[1] == uids[2] and
+               "\\Flagged" in fetch_info(un[0])[2],
+               "%s: the message flagged as 3 is 2 now" % n, repr(un))
+        un, t = b.cmd("EXPUNGE")
+        tap.is_(no_recent(un)[:1], ["* 3 EXPUNGE"],
+                "%s: B removes message 3 (four)" % n)
+        if isinstance(store, Mbox):
+            tap.skip("%s: EXPUNGE after STORE.SILENT" % n, MBOX_REFRESH_BUG)
+            tap.skip("%s: EXPUNGE after STORE.SILENT" % n, MBOX_REFRESH_BUG)
+            a.cmd("NOOP")
         else:
-            tap.is_(un, [], "%s: (no FETCH yet) an unknown command reports "
-                    "nothing" % n)
-        un, t = a.cmd("NOOP")
-        tap.is_(no_recent(un), ["* 2 EXPUNGE"],
-                "%s: the EXPUNGE comes with the next NOOP" % n)
-        b.cmd("NOOP")
-        store.deliver("four")
-        time.sleep(0.05)
-        un, t = b.cmd("UID EXPUNGE 1:*")
+            un, t = a.cmd("STORE 1 +FLAGS.SILENT (\\Answered)")
+            tap.is_(un, [], "%s: no EXPUNGE with STORE.SILENT" % n)
+            un, t = a.cmd("NOOP")
+            tap.is_(no_recent(un), ["* 3 EXPUNGE"],
+                    "%s: the EXPUNGE comes with the next NOOP" % n)
+        store.deliver("six")
         un, t = a.cmd("CHECK")
-        tap.is_(no_recent(un), ["* 3 EXISTS"],
+        tap.is_(no_recent(un), ["* 4 EXISTS"],
                 "%s: other commands report new mail too" % n)
+        un, t = a.cmd("FETCH 4 BODY.PEEK[HEADER.FIELDS (Subject)]")
+        tap.is_(un[1:2], ["Subject: six"], "%s: the new message is 4" % n)
         a.close()
         b.close()
 
-    with tap.section("%s: flag changes by others as FETCH FLAGS" % n):
-        if isinstance(store, Maildir):
-            store.reset([("one", "S"), ("two", ""), ("three", "S")])
-            a = Imap(srv)
-            a.cmd("SELECT INBOX")
-            store.set_flags(1, "FS")
-            un, t = a.cmd("NOOP")
-            tap.ok(len(un) == 1 and re.fullmatch(
-                r"\* 2 FETCH \(UID 2 FLAGS \(\\Flagged \\Seen\)\)", un[0]),
-                "%s: another program's change is reported" % n, repr(un))
-            un, t = a.cmd("NOOP")
-            tap.is_(un, [], "%s: once" % n)
-            a.close()
+    with tap.section("%s: reading a message does not lose an EXPUNGE" % n):
+        if isinstance(store, Mbox):
+            tap.skip("%s: EXPUNGE after a body FETCH" % n, MBOX_REFRESH_BUG)
         else:
-            tap.skip("%s: another program's flag change" % n,
-                     "covered with STORE in IDLE below")
+            store.reset([("one", "S"), ("two", "ST"), ("three", "S")])
+            a, b = Imap(srv), Imap(srv)
+            a.cmd("SELECT INBOX")
+            b.cmd("SELECT INBOX")
+            b.cmd("EXPUNGE")
+            un, t = a.cmd("FETCH 3 BODY.PEEK[HEADER.FIELDS (Subject)]")
+            tap.is_(un[1:2], ["Subject: three"], "%s: FETCH 3 body" % n)
+            un, t = a.cmd("NOOP")
+            tap.is_(no_recent(un), ["* 2 EXPUNGE"], "%s: then NOOP reports "
+                    "the EXPUNGE" % n)
+            a.close()
+            b.close()
+
+    with tap.section("%s: flag changes by others as FETCH FLAGS" % n):
+        store.reset([("one", "S"), ("two", ""), ("three", "S")])
+        a, b = Imap(srv), Imap(srv)
+        a.cmd("SELECT INBOX")
+        b.cmd("SELECT INBOX")
+        un, t = b.cmd("STORE 2 +FLAGS.SILENT (\\Flagged \\Seen)")
+        tap.is_((un, t[:2]), ([], "OK"), "%s: B flags message 2" % n)
+        un, t = a.cmd("NOOP")
+        tap.ok(len(un) == 1 and fetch_info(un[0])[0] == 2 and
+               fetch_info(un[0])[2] == {"\\Flagged", "\\Seen"},
+               "%s: A's NOOP reports B's change with UID and FLAGS" % n,
+               repr(un))
+        un, t = a.cmd("NOOP")
+        tap.is_(un, [], "%s: once" % n)
+        un, t = b.cmd("STORE 1 +FLAGS.SILENT (NewKeyword)")
+        un, t = a.cmd("NOOP")
+        tap.ok(len(un) == 3 and un[0].startswith("* FLAGS (") and
+               "NewKeyword" in un[0] and "NewKeyword" in un[1] and
+               un[1].startswith("* OK [PERMANENTFLAGS (") and
+               fetch_info(un[2])[2] == {"\\Seen", "NewKeyword"},
+               "%s: a new keyword: FLAGS and PERMANENTFLAGS before the "
+               "FETCH" % n, repr(un))
+        if isinstance(store, Maildir):
+            store.set_flags(2, "D")
+            un, t = a.cmd("NOOP")
+            tap.ok(len(un) == 1 and fetch_info(un[0])[0] == 3 and
+                   fetch_info(un[0])[2] == {"\\Draft"},
+                   "%s: another program's change too" % n, repr(un))
+        a.close()
+        b.close()
+
+    with tap.section("%s: another session deletes the selected folder" % n):
+        a, b = Imap(srv), Imap(srv)
+        b.cmd("CREATE doomed")
+        msg = "Subject: doomed\r\n\r\nx\r\n"
+        b.send("d1 APPEND doomed {%d+}\r\n%s\r\n" % (len(msg), msg))
+        un, t = b.read_reply("d1")
+        tap.like(t, r"^OK ", "%s: a message in it" % n)
+        un, t = a.cmd("SELECT doomed")
+        tap.ok("* 1 EXISTS" in un, "%s: A selects it" % n, repr(un))
+        un, t = b.cmd("DELETE doomed")
+        tap.is_(t, "OK Delete completed.", "%s: B deletes it" % n)
+        un, t = a.cmd("NOOP")
+        if isinstance(store, Maildir):
+            tap.is_((un, t), (["* BYE Selected mailbox was deleted, have to "
+                               "disconnect."], None),
+                    "%s: A is told with BYE and disconnected" % n)
+        else:
+            tap.is_((un, t), (["* 1 EXPUNGE"], "OK NOOP completed."),
+                    "%s: A sees its messages go" % n)
+        a.close()
+        b.close()
 
     with tap.section("%s: IDLE" % n):
         store.reset([("one", "S"), ("two", "ST"), ("three", "S")])
@@ -239,6 +340,14 @@ def run(store):
         got, took = a.wait_line(r"\* 2 EXPUNGE", 5)
         tap.ok(took is not None and time.monotonic() - t0 < PROMPT,
                "%s: another session's EXPUNGE within %.0f s" % (n, PROMPT),
+               repr(got))
+        time.sleep(0.3)
+        un, t = b.cmd("STORE 1 +FLAGS.SILENT (\\Answered)")
+        t0 = time.monotonic()
+        got, took = a.wait_line(r"\* 1 FETCH \(UID \d+ FLAGS \(\\Answered "
+                                r"\\Seen( \\Recent)?\)\)", 5)
+        tap.ok(took is not None and time.monotonic() - t0 < PROMPT,
+               "%s: another session's flag change within %.0f s" % (n, PROMPT),
                repr(got))
         a.send("DONE\r\n")
         got, took = a.wait_line(r"i1 .*", 5)

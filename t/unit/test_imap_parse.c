@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -253,6 +254,8 @@ test_errors(void)
 	BAD("a NOOP\r", "a | CR in command line");
 	BAD("a N00P", "a | Invalid command name");
 	BAD("a X-Y", "a | Invalid command name");
+	BAD("a 123", "a | Invalid command name");
+	BAD("a (NOOP)", "a | Invalid command name");
 	BAD("a NOOP(", "a | Invalid command name");
 	BAD("a NOOP (", "a | Missing ')'");
 	BAD("a X  y", "a | Extra space");
@@ -281,6 +284,47 @@ test_errors(void)
 	BAD("a X \x7f", "a | Invalid character in command");
 	BAD("a X caf\xc3\xa9", "a | Missing space between arguments");
 	BAD("a X \xc3\xa9", "a | 8-bit character outside a quoted string");
+	/* Cyrus CVE-2004-1012/-1013: truncated section specs are atoms or
+	 * unclosed lists here; fetch.c checks the rest */
+	ok("a FETCH 1 BODY[", "a FETCH | 1 BODY[");
+	ok("a FETCH 1 BODY[1.", "a FETCH | 1 BODY[1.");
+	ok("a FETCH 1 BODY[]<0.", "a FETCH | 1 BODY[]<0.");
+	ok("a FETCH 1 BODY[]<4294967295.4294967295>",
+	    "a FETCH | 1 BODY[]<4294967295.4294967295>");
+	BAD("a FETCH 1 BODY[HEADER.FIELDS (", "a | Missing ')'");
+	ok("a FETCH 1 BODY[HEADER.FIELDS (a)", "a FETCH | 1 BODY[HEADER.FIELDS (a)");
+	ok("a FETCH 1 (BODY[HEADER.FIELDS (a)])",
+	    "a FETCH | 1 (BODY[HEADER.FIELDS (a) ^])");
+	ok("a FETCH 1 (BODY[HEADER.FIELDS (a)]<1.2> FLAGS)",
+	    "a FETCH | 1 (BODY[HEADER.FIELDS (a) ^]<1.2> FLAGS)");
+	/* joined only right after ")" */
+	ok("a FETCH 1 (BODY[HEADER.FIELDS (a)] ]x)",
+	    "a FETCH | 1 (BODY[HEADER.FIELDS (a) ^] ]x)");
+}
+
+/* CVE-2019-11500: a NUL before an escape, at every offset the login
+ * budget allows: refused, never read past (ASan runs this too). */
+static void
+test_nul_escape(void)
+{
+	struct imap_parser *lp = imap_parser_new(IMAP_LOGIN_MAX_CMD);
+	char *buf = xmalloc(IMAP_LOGIN_MAX_CMD + 64);
+	int all = 1;
+
+	for (size_t n = 1; n <= 8190; n++) {
+		size_t len = (size_t)sprintf(buf, "a LOGIN \"x");
+
+		buf[len++] = '\0';
+		memset(buf + len, 'y', n);
+		len += n;
+		len += (size_t)sprintf(buf + len, "\\\\z\" \"pw\"");
+		imap_parser_reset(lp);
+		all &= imap_parser_feed_line(lp, buf, len) == IMAP_PARSE_ERROR;
+		all &= strcmp(imap_parser_error(lp), "NUL in command") == 0;
+	}
+	tap_ok(all, "G7: NUL before an escape, 1..8190 bytes apart: refused");
+	free(buf);
+	imap_parser_free(lp);
 }
 
 /* Feed tokens "x" on lines joined by {0+} literals: total tokens in all. */
@@ -439,6 +483,78 @@ test_limits(void)
 	imap_parser_reset(P);
 	free(buf);
 	imap_parser_free(lp);
+}
+
+/* Literals joined in one command: k of them, "{0}" each. */
+static enum imap_parse_result
+many_literals(struct imap_parser *p, size_t k)
+{
+	enum imap_parse_result r;
+
+	imap_parser_reset(p);
+	r = feed(p, "a X {0}");
+	for (size_t i = 1; i < k && r == IMAP_PARSE_LITERAL; i++)
+		r = feed(p, " {0}");
+	if (r == IMAP_PARSE_LITERAL)
+		r = feed(p, "");
+	return r;
+}
+
+/* Peak memory growth, in KiB, of feeding the worst input to a parser:
+ * "()" over and over (the cheapest token that allocates), in lines
+ * joined by {0+}, until the parser stops it. */
+static long
+worst_case_kib(size_t max_cmd)
+{
+	struct imap_parser *p = imap_parser_new(max_cmd);
+	struct rusage before, after;
+	static char line[IO_LINE_MAX + 1];
+	size_t n, linemax = max_cmd / 4 < IO_LINE_MAX ? max_cmd / 4 :
+	    IO_LINE_MAX;
+	enum imap_parse_result r;
+
+	getrusage(RUSAGE_SELF, &before);
+	r = feed(p, "a X {0+}");
+	while (r == IMAP_PARSE_LITERAL) {
+		n = 0;
+		while (n + 8 < linemax) {
+			memcpy(line + n, " ()", 3);
+			n += 3;
+		}
+		memcpy(line + n, " {0+}", 5);
+		r = imap_parser_feed_line(p, line, n + 5);
+	}
+	getrusage(RUSAGE_SELF, &after);
+	imap_parser_free(p);
+	return after.ru_maxrss - before.ru_maxrss;
+}
+
+/* SECURITY.md G6/G8: the parser's memory is bounded whatever the input
+ * (measured in a child, so that the test's own memory does not count). */
+static void
+test_memory(void)
+{
+	tap_is_int(many_literals(P, 1000), IMAP_PARSE_DONE,
+	    "limits: 1000 literals in a command are fine");
+	tap_is_int(many_literals(P, 1001), IMAP_PARSE_ERROR,
+	    "limits: 1001 are not");
+	tap_is_str(imap_parser_error(P), "Too many literals", "  with the error");
+	imap_parser_reset(P);
+	for (int login = 0; login <= 1; login++) {
+		pid_t pid = fork();
+		int status;
+
+		if (pid == 0) {
+			long kib = worst_case_kib(login ? IMAP_LOGIN_MAX_CMD :
+			    IMAP_MAX_CMD);
+
+			_exit(kib < (login ? 2048 : 65536) ? 0 : 1);
+		}
+		waitpid(pid, &status, 0);
+		tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "limits: worst-case input uses under %s",
+		    login ? "2 MiB before login" : "64 MiB after");
+	}
 }
 
 /* The parser's view while a literal is pending, and streamed literals. */
@@ -638,7 +754,7 @@ static void
 test_reader(void)
 {
 	static char big[20000];
-	pid_t pid;
+	pid_t pid, pid2;
 
 	reader_open();
 	pid = fork();
@@ -678,6 +794,10 @@ test_reader(void)
 	expect_bad("a", "NUL in literal", "reader: NUL in a literal");
 	tap_is_str(sent(), "+ OK\r\n", "  after its continuation request");
 	expect_cmd(0, "b NOOP | ", "  the rest was skipped");
+	SEND("a X ~{3+}\r\nabc\r\nb NOOP\r\n");
+	expect_bad("a", "Binary literals are not supported",
+	    "reader: literal8 (BINARY is not offered)");
+	expect_cmd(0, "b NOOP | ", "  its bytes were skipped: in sync");
 	SEND("\r\nb NOOP\r\n");
 	expect_bad("", "Empty command line", "reader: empty line");
 	expect_cmd(0, "b NOOP | ", "  next command");
@@ -697,17 +817,54 @@ test_reader(void)
 	    "reader: sync literal too large");
 	tap_is_str(sent(), "", "  refused before the client sends it");
 	expect_cmd(0, "b NOOP | ", "  next command");
-	SEND("a LOGIN {9000+}\r\n");
-	memset(big, 'x', 9000);
-	send_peer(big, 9000);
+	SEND("a LOGIN {8180+}\r\n");
+	memset(big, 'x', 8192);
+	send_peer(big, 8180);
 	SEND(" {3+}\r\nabc x\r\nb NOOP\r\n");
 	expect_bad("a", "[TOOBIG] Literal too large",
-	    "reader: non-sync literal too large");
+	    "reader: non-sync literal over the budget before login");
 	expect_cmd(0, "b NOOP | ", "  read and thrown away: in sync");
 	tap_is_str(sent(), "", "  no continuation request");
+	SEND("a LOGIN \x01 {8192+}\r\n");
+	send_peer(big, 8192);
+	SEND("\r\nb NOOP\r\n");
+	expect_bad("a", "Invalid character in command",
+	    "reader: bad line with a non-sync literal of the budget");
+	expect_cmd(0, "b NOOP | ", "  read and thrown away: in sync");
+	/* G6: past the whole budget before login: BYE and close */
+	SEND("a LOGIN {8193+}\r\n");
+	tap_is_int(imap_read_command(P, &io, 0), IMAP_READ_EOF,
+	    "reader: non-sync literal past the budget before login ends it");
+	tap_is_str(sent(), "* BYE [TOOBIG] Literal too large\r\n",
+	    "  with BYE [TOOBIG]");
+	reader_close();
+	reader_open();
+	SEND("a LOGIN \x01 {9000+}\r\n");
+	tap_is_int(imap_read_command(P, &io, 0), IMAP_READ_EOF,
+	    "reader: the same after a syntax error");
+	tap_is_str(sent(), "* BYE [TOOBIG] Literal too large\r\n",
+	    "  with BYE [TOOBIG]");
 	reader_close();
 	imap_parser_free(P);
 	P = imap_parser_new(IMAP_MAX_CMD);
+
+	/* after login a non-sync literal over the limit is thrown away */
+	reader_open();
+	pid2 = fork();
+	if (pid2 == 0) {
+		char *huge = xcalloc(1, IMAP_MAX_CMD + 100);
+
+		SEND("a X {1048677+}\r\n");
+		memset(huge, 'z', IMAP_MAX_CMD + 100);
+		send_peer(huge, IMAP_MAX_CMD + 100);
+		SEND(" y\r\nb NOOP\r\n");
+		_exit(0);
+	}
+	expect_bad("a", "[TOOBIG] Literal too large",
+	    "reader: non-sync literal over IMAP_MAX_CMD");
+	expect_cmd(0, "b NOOP | ", "  read and thrown away: in sync");
+	waitpid(pid2, NULL, 0);
+	reader_close();
 	if (pid > 0) {
 		int status;
 
@@ -769,6 +926,18 @@ test_stream(void)
 	expect_cmd(0, "e NOOP | ", "  next command");
 	SEND("f NOOP\r\n");
 	expect_cmd(1, "f NOOP | ", "stream: a command without literals");
+	SEND("g LOGIN {5}\r\nalice {3+}\r\nabc\r\n");
+	tap_is_int(imap_read_command(P, &io, 1), IMAP_READ_LITERAL,
+	    "stream: literal of a command that does not stream");
+	tap_is_int(imap_read_continue(P, &io, 1), IMAP_READ_LITERAL,
+	    "  continue without accept keeps it");
+	tap_is_str(sent(), "+ OK\r\n", "  after a continuation request");
+	tap_is_int(imap_read_continue(P, &io, 0), IMAP_READ_DONE,
+	    "  and the next one");
+	tap_is_str(args_dump(), "g LOGIN | {5}alice {3}abc",
+	    "  both in the arguments");
+	tap_is_int(imap_read_continue(P, &io, 0), IMAP_READ_BAD,
+	    "stream: continue after the end is BAD");
 
 	/* EOF and timeout */
 	SEND("g APPEND INBOX {5+}\r\nab");
@@ -808,7 +977,9 @@ main(void)
 	test_tokens();
 	test_literals();
 	test_errors();
+	test_nul_escape();
 	test_limits();
+	test_memory();
 	test_partial();
 	test_helpers();
 	test_reader();

@@ -200,12 +200,70 @@ add_pattern(struct imap *im, struct list_req *q, const char *ref,
 	q->pat[q->npat++] = s;
 }
 
-/* The arguments after LIST or LSUB into q.  0, -1 (BAD), -2 (NO). */
+/* The pattern argument: list-mailbox, or with LIST-EXTENDED a list of
+ * them (RFC 5258 6 "patterns").  0, -1 (BAD), -2 (NO). */
+static int
+check_patterns(struct imap_cmd *c, struct list_req *q,
+    const struct imap_arg *a)
+{
+	if (q->lsub || a->type != IMAP_ARG_LIST) {
+		if (is_list_mailbox(a))
+			return 0;
+		cmd_bad(c, "Invalid pattern argument");
+		return -1;
+	}
+	q->extended = 1;
+	if (a->len == 0) {
+		cmd_bad(c, "Empty list of patterns");
+		return -1;
+	}
+	if (a->len > LIST_PATTERNS_MAX) {
+		cmd_no(c, "[LIMIT] Too many patterns");
+		return -2;
+	}
+	for (const struct imap_arg *p = a->list; p->type != IMAP_ARG_EOL; p++)
+		if (!is_list_mailbox(p)) {
+			cmd_bad(c, "Invalid pattern");
+			return -1;
+		}
+	return 0;
+}
+
+/* The canonical patterns into q.  0, or -2 (NO) when too long. */
+static int
+add_patterns(struct imap *im, struct imap_cmd *c, struct list_req *q,
+    const char *ref, const struct imap_arg *pats)
+{
+	size_t total = 0;
+
+	if (pats->type == IMAP_ARG_LIST) {
+		for (const struct imap_arg *p = pats->list; p->type !=
+		    IMAP_ARG_EOL; p++)
+			add_pattern(im, q, ref, p->str);
+	} else if (pats->len == 0 && !q->extended) {
+		q->empty = 1;	/* RFC 3501 6.3.8: the separator */
+	} else {
+		add_pattern(im, q, ref, pats->str);
+	}
+	for (size_t i = 0; i < q->npat; i++)
+		if ((total += strlen(q->pat[i])) > LIST_PATTERN_BYTES) {
+			cmd_no(c, "[LIMIT] Patterns too long");
+			return -2;
+		}
+	return 0;
+}
+
+/*
+ * The arguments after LIST or LSUB into q (RFC 5258 6: "LIST" [SP
+ * list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]).
+ * 0, -1 (BAD), -2 (NO).
+ */
 static int
 parse(struct imap *im, struct imap_cmd *c, struct list_req *q)
 {
 	const struct imap_arg *a = c->args, *pats;
 	const char *ref;
+	int rc;
 
 	if (!q->lsub && a->type == IMAP_ARG_LIST) {
 		q->extended = 1;
@@ -219,26 +277,8 @@ parse(struct imap *im, struct imap_cmd *c, struct list_req *q)
 	}
 	ref = a->str;
 	pats = ++a;
-	if (!q->lsub && a->type == IMAP_ARG_LIST) {
-		q->extended = 1;
-		if (a->len == 0) {
-			cmd_bad(c, "Empty list of patterns");
-			return -1;
-		}
-		if (a->len > LIST_PATTERNS_MAX) {
-			cmd_no(c, "[LIMIT] Too many patterns");
-			return -2;
-		}
-		for (const struct imap_arg *p = a->list; p->type !=
-		    IMAP_ARG_EOL; p++)
-			if (!is_list_mailbox(p)) {
-				cmd_bad(c, "Invalid pattern");
-				return -1;
-			}
-	} else if (!is_list_mailbox(a)) {
-		cmd_bad(c, "Invalid pattern argument");
-		return -1;
-	}
+	if ((rc = check_patterns(c, q, pats)) < 0)
+		return rc;
 	a++;
 	if (!q->lsub && imap_arg_is_atom(a, "RETURN")) {
 		q->extended = 1;
@@ -255,21 +295,7 @@ parse(struct imap *im, struct imap_cmd *c, struct list_req *q)
 		q->ret |= RET_SUBSCRIBED;
 	if (q->sel & SEL_SPECIALUSE)
 		q->ret |= RET_SPECIALUSE;
-	if (pats->type == IMAP_ARG_LIST) {
-		for (const struct imap_arg *p = pats->list; p->type !=
-		    IMAP_ARG_EOL; p++)
-			add_pattern(im, q, ref, p->str);
-	} else if (pats->len == 0 && !q->extended) {
-		q->empty = 1;	/* RFC 3501 6.3.8: the separator */
-	} else {
-		add_pattern(im, q, ref, pats->str);
-	}
-	for (size_t i = 0, total = 0; i < q->npat; i++)
-		if ((total += strlen(q->pat[i])) > LIST_PATTERN_BYTES) {
-			cmd_no(c, "[LIMIT] Patterns too long");
-			return -2;
-		}
-	return 0;
+	return add_patterns(im, c, q, ref, pats);
 }
 
 /* ---- the names ---- */
@@ -325,8 +351,10 @@ gather(struct imap *im, struct folder_info *fl, size_t n, size_t *nout)
 			if (nv == cap)
 				v = xreallocarray(v, cap *= 2, sizeof(*v));
 			v[nv].name = key.name;
+			/* no folder below it: that would have made it
+			 * a parent in folders_list already */
 			v[nv].attrs = FOLDER_NONEXISTENT | FOLDER_NOSELECT |
-			    FOLDER_HASCHILDREN;
+			    FOLDER_HASNOCHILDREN;
 			v[nv].uses = 0;
 			nv++;
 		}

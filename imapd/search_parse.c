@@ -241,7 +241,8 @@ set_number(struct pstate *ps, struct search_node *n, const struct imap_arg *a)
 static int
 set_keyword(struct pstate *ps, struct search_node *n, const struct imap_arg *a)
 {
-	if (a->type != IMAP_ARG_ATOM || a->str[0] == '\\' ||
+	if ((a->type != IMAP_ARG_ATOM && a->type != IMAP_ARG_NIL) ||
+	    a->str[0] == '\\' ||
 	    strpbrk(a->str, "%*]") != NULL || a->len > KW_NAME_MAX) {
 		fail(ps, SEARCH_BAD, "Invalid keyword in SEARCH");
 		return -1;

@@ -97,6 +97,21 @@ def all_uids(im, timeout=None):
             for uid, fl in fetch_flags(u).values()}
 
 
+def fetch_msg(srv, folder, uid):
+    """(INTERNALDATE, flags without \\Recent, BODY[]) by imaplib."""
+    cl = imaplib.IMAP4("127.0.0.1", srv.port)
+    cl.login("alice", "secret")
+    cl.select(folder, readonly=True)
+    typ, data = cl.uid("FETCH", str(uid), "(INTERNALDATE FLAGS BODY.PEEK[])")
+    cl.logout()
+    if typ != "OK" or not data or not isinstance(data[0], tuple):
+        raise AssertionError("UID FETCH %s -> %r %r" % (uid, typ, data))
+    head, body = data[0]
+    d = re.search(rb'INTERNALDATE "([^"]+)"', head).group(1)
+    f = re.search(rb"FLAGS \(([^)]*)\)", head).group(1).decode().split()
+    return (d, sorted(x for x in f if x != "\\Recent"), body)
+
+
 def msg(i):
     return "From: m%d@example.com\nSubject: message %d\n\nbody %d\n" % (i, i, i)
 
@@ -297,6 +312,13 @@ def copy_tests(srv, kind, mkfolder):
             sorted(tuple(sorted(inbox[x])) for x in src[:2]),
             "%s: flags and keywords were copied" % kind)
     im2.close()
+    if m and re.match(r"\d+:\d+$", m.group(3)):
+        lo = int(m.group(3).split(":")[0])
+        for k in range(2):
+            tap.is_(fetch_msg(srv, "Target", lo + k),
+                    fetch_msg(srv, "INBOX", src[k]),
+                    "%s: copy %d has the source's INTERNALDATE, flags and "
+                    "body" % (kind, k + 1))
 
     u, t = im.run("UID COPY %d,%d Target" % (src[2], src[4]))
     m = re.match(r"OK \[COPYUID (\d+) (\S+) (\S+)\]", t)

@@ -281,6 +281,11 @@ with tap.section("LSUB"):
     tap.is_(c.ok('LSUB "" "a/%"'), ['* LSUB (\\Noselect) "/" "a/b"'],
             'LSUB "a/%"')
     tap.is_(c.ok('LSUB "" ""'), ['* LSUB (\\Noselect) "/" ""'], 'LSUB "" ""')
+    tap.is_(c.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" "G%" RETURN (CHILDREN)'),
+            ['* LIST (\\NonExistent \\HasNoChildren) "/" "Gone" '
+             '("CHILDINFO" ("SUBSCRIBED"))'],
+            "a parent of a subscribed name only: no folder below it")
+    tap.is_(c.ok('LIST "" "G*"'), [], "plain LIST shows neither")
     c.ok('UNSUBSCRIBE "Gone/Sub"')
     tap.is_(c.ok('LSUB "" "G*"'), [], "UNSUBSCRIBE removes it")
     c.close()

@@ -479,6 +479,7 @@ syntax(void)
 	status_is("CHARSET", SEARCH_BAD, "CHARSET without name");
 	status_is("ALL CHARSET UTF-8", SEARCH_BAD, "CHARSET only first");
 	status_is("SUBJECT NIL", SEARCH_OK, "NIL as an astring atom");
+	status_is("KEYWORD NIL", SEARCH_OK, "NIL as a keyword atom");
 }
 
 static void

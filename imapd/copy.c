@@ -126,11 +126,12 @@ undo_sync(struct xfer *x)
 	return r == STORE_OK ? 0 : -1;
 }
 
-/* Remove the batches committed before a failure. */
+/* Remove the batches committed before a failure (those someone else
+ * expunged meanwhile are gone already). */
 static void
 undo_committed(struct xfer *x)
 {
-	unsigned count, i, removed = 0;
+	unsigned count, i;
 	unsigned char *del;
 
 	if (undo_sync(x) < 0)
@@ -138,10 +139,8 @@ undo_committed(struct xfer *x)
 	count = store_count(x->dst);
 	del = xcalloc(count ? count : 1, 1);
 	for (size_t k = 0; k < x->nuids; k++)
-		if (store_find_uid(x->dst, x->uids[k], &i)) {
+		if (store_find_uid(x->dst, x->uids[k], &i))
 			del[i] = 1;
-			removed++;
-		}
 	if (store_expunge(x->dst, del, x->err, sizeof(x->err)) != STORE_OK) {
 		free(del);
 		goto failed;
@@ -150,8 +149,7 @@ undo_committed(struct xfer *x)
 		if (del[i])
 			io_printf(x->im->io, "* %u EXPUNGE\r\n", i + 1);
 	free(del);
-	if (removed == x->nuids)
-		return;
+	return;
 failed:
 	log_msg(LOG_ERR, "could not remove %zu messages of an unfinished "
 	    "copy or append: %s", x->nuids, x->err);

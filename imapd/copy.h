@@ -18,7 +18,6 @@ struct xfer {
 	struct store *dst;
 	int own;		/* dst opened here; else it is im->sel */
 	unsigned staged;	/* in the batch not committed yet */
-	unsigned kw_before;	/* im->sel's keyword count (own == 0) */
 	uint32_t *uids;		/* committed, in staging order */
 	size_t nuids;
 	uint32_t uidvalidity;

@@ -13,8 +13,10 @@
 
 #include "fetch.h"
 
-/* The part RFC 3501's grammar needs where a multipart has none. */
-#define EMPTY_PART "\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0"
+/* The part RFC 3501's grammar needs where a multipart has none, as
+ * Dovecot writes it (with the RFC 2045 5.2 default charset). */
+#define EMPTY_PART \
+	"\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0"
 /* An envelope with nothing known, for a message/rfc822 part whose
  * content was not parsed (body-type-msg needs one). */
 #define EMPTY_ENVELOPE "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"

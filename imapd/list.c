@@ -54,6 +54,9 @@
 /* A pattern longer than this cannot match a name (shorter than PATH_MAX)
  * once runs of wildcards are collapsed. */
 #define LIST_PATTERN_MAX (2 * PATH_MAX + 2)
+/* All patterns together: each name is matched against every byte of
+ * them (folder_match), so this bounds the work per name. */
+#define LIST_PATTERN_BYTES 65536
 
 /* selection options */
 #define SEL_SUBSCRIBED	0x1
@@ -81,6 +84,7 @@ struct ent {
 	char *name;
 	unsigned attrs;		/* FOLDER_* */
 	unsigned uses;		/* SU_* */
+	int match;		/* some pattern matches the name */
 };
 
 static void
@@ -177,8 +181,6 @@ add_pattern(struct imap *im, struct list_req *q, const char *ref,
 		return;		/* RFC 5258 3: "" is ignored when extended */
 	if (lr > 0 && ref[lr - 1] == im->sep && pat[0] == im->sep)
 		lr--;
-	if (lr + lp > LIST_PATTERN_MAX * 8)
-		return;
 	s = xasprintf("%.*s%s", (int)lr, ref, pat);
 	for (p = s; *p; p++) {
 		int wild = *p == '*' || *p == '%';
@@ -198,12 +200,70 @@ add_pattern(struct imap *im, struct list_req *q, const char *ref,
 	q->pat[q->npat++] = s;
 }
 
-/* The arguments after LIST or LSUB into q.  0, -1 (BAD), -2 (NO). */
+/* The pattern argument: list-mailbox, or with LIST-EXTENDED a list of
+ * them (RFC 5258 6 "patterns").  0, -1 (BAD), -2 (NO). */
+static int
+check_patterns(struct imap_cmd *c, struct list_req *q,
+    const struct imap_arg *a)
+{
+	if (q->lsub || a->type != IMAP_ARG_LIST) {
+		if (is_list_mailbox(a))
+			return 0;
+		cmd_bad(c, "Invalid pattern argument");
+		return -1;
+	}
+	q->extended = 1;
+	if (a->len == 0) {
+		cmd_bad(c, "Empty list of patterns");
+		return -1;
+	}
+	if (a->len > LIST_PATTERNS_MAX) {
+		cmd_no(c, "[LIMIT] Too many patterns");
+		return -2;
+	}
+	for (const struct imap_arg *p = a->list; p->type != IMAP_ARG_EOL; p++)
+		if (!is_list_mailbox(p)) {
+			cmd_bad(c, "Invalid pattern");
+			return -1;
+		}
+	return 0;
+}
+
+/* The canonical patterns into q.  0, or -2 (NO) when too long. */
+static int
+add_patterns(struct imap *im, struct imap_cmd *c, struct list_req *q,
+    const char *ref, const struct imap_arg *pats)
+{
+	size_t total = 0;
+
+	if (pats->type == IMAP_ARG_LIST) {
+		for (const struct imap_arg *p = pats->list; p->type !=
+		    IMAP_ARG_EOL; p++)
+			add_pattern(im, q, ref, p->str);
+	} else if (pats->len == 0 && !q->extended) {
+		q->empty = 1;	/* RFC 3501 6.3.8: the separator */
+	} else {
+		add_pattern(im, q, ref, pats->str);
+	}
+	for (size_t i = 0; i < q->npat; i++)
+		if ((total += strlen(q->pat[i])) > LIST_PATTERN_BYTES) {
+			cmd_no(c, "[LIMIT] Patterns too long");
+			return -2;
+		}
+	return 0;
+}
+
+/*
+ * The arguments after LIST or LSUB into q (RFC 5258 6: "LIST" [SP
+ * list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]).
+ * 0, -1 (BAD), -2 (NO).
+ */
 static int
 parse(struct imap *im, struct imap_cmd *c, struct list_req *q)
 {
 	const struct imap_arg *a = c->args, *pats;
 	const char *ref;
+	int rc;
 
 	if (!q->lsub && a->type == IMAP_ARG_LIST) {
 		q->extended = 1;
@@ -217,26 +277,8 @@ parse(struct imap *im, struct imap_cmd *c, struct list_req *q)
 	}
 	ref = a->str;
 	pats = ++a;
-	if (!q->lsub && a->type == IMAP_ARG_LIST) {
-		q->extended = 1;
-		if (a->len == 0) {
-			cmd_bad(c, "Empty list of patterns");
-			return -1;
-		}
-		if (a->len > LIST_PATTERNS_MAX) {
-			cmd_no(c, "[LIMIT] Too many patterns");
-			return -2;
-		}
-		for (const struct imap_arg *p = a->list; p->type !=
-		    IMAP_ARG_EOL; p++)
-			if (!is_list_mailbox(p)) {
-				cmd_bad(c, "Invalid pattern");
-				return -1;
-			}
-	} else if (!is_list_mailbox(a)) {
-		cmd_bad(c, "Invalid pattern argument");
-		return -1;
-	}
+	if ((rc = check_patterns(c, q, pats)) < 0)
+		return rc;
 	a++;
 	if (!q->lsub && imap_arg_is_atom(a, "RETURN")) {
 		q->extended = 1;
@@ -253,16 +295,7 @@ parse(struct imap *im, struct imap_cmd *c, struct list_req *q)
 		q->ret |= RET_SUBSCRIBED;
 	if (q->sel & SEL_SPECIALUSE)
 		q->ret |= RET_SPECIALUSE;
-	if (pats->type == IMAP_ARG_LIST) {
-		for (const struct imap_arg *p = pats->list; p->type !=
-		    IMAP_ARG_EOL; p++)
-			add_pattern(im, q, ref, p->str);
-	} else if (pats->len == 0 && !q->extended) {
-		q->empty = 1;	/* RFC 3501 6.3.8: the separator */
-	} else {
-		add_pattern(im, q, ref, pats->str);
-	}
-	return 0;
+	return add_patterns(im, c, q, ref, pats);
 }
 
 /* ---- the names ---- */
@@ -309,7 +342,7 @@ gather(struct imap *im, struct folder_info *fl, size_t n, size_t *nout)
 		for (const char *s = v[i].name; (s = strchr(s, im->sep)) !=
 		    NULL; s++) {
 			struct ent key = { xstrndup(v[i].name,
-			    (size_t)(s - v[i].name)), 0, 0 };
+			    (size_t)(s - v[i].name)), 0, 0, 0 };
 
 			if (bsearch(&key, v, n0, sizeof(*v), cmp_ent) != NULL) {
 				free(key.name);
@@ -318,8 +351,10 @@ gather(struct imap *im, struct folder_info *fl, size_t n, size_t *nout)
 			if (nv == cap)
 				v = xreallocarray(v, cap *= 2, sizeof(*v));
 			v[nv].name = key.name;
+			/* no folder below it: that would have made it
+			 * a parent in folders_list already */
 			v[nv].attrs = FOLDER_NONEXISTENT | FOLDER_NOSELECT |
-			    FOLDER_HASCHILDREN;
+			    FOLDER_HASNOCHILDREN;
 			v[nv].uses = 0;
 			nv++;
 		}
@@ -371,7 +406,7 @@ hidden_descendant(const struct imap *im, const struct list_req *q,
 {
 	size_t len = strlen(v[i].name), lo = 0, hi = n;
 	char *prefix = xasprintf("%s%c", v[i].name, im->sep);
-	struct ent key = { prefix, 0, 0 };
+	struct ent key = { prefix, 0, 0, 0 };
 	int found = 0;
 
 	while (lo < hi) {		/* first name >= prefix */
@@ -384,7 +419,7 @@ hidden_descendant(const struct imap *im, const struct list_req *q,
 	}
 	for (; lo < n && !found && strncmp(v[lo].name, prefix, len + 1) == 0;
 	    lo++)
-		found = meets(q, &v[lo]) && !matches(im, q, v[lo].name);
+		found = meets(q, &v[lo]) && !v[lo].match;
 	free(prefix);
 	return found;
 }
@@ -411,7 +446,11 @@ write_attrs(struct imap *im, const struct list_req *q, const struct ent *e,
 	unsigned a = e->attrs;
 	int children = !q->extended || (q->ret & RET_CHILDREN);
 
+	/* Dovecot's order, which clients and test suites are used to */
 	io_puts(im->io, "(");
+	if (q->extended && (q->ret & RET_SUBSCRIBED) &&
+	    (a & FOLDER_SUBSCRIBED))
+		attr(&o, "\\Subscribed");
 	if (q->extended && (a & FOLDER_NONEXISTENT))
 		attr(&o, "\\NonExistent");
 	else if (noselect || (a & (FOLDER_NOSELECT | FOLDER_NONEXISTENT)))
@@ -422,9 +461,6 @@ write_attrs(struct imap *im, const struct list_req *q, const struct ent *e,
 		attr(&o, "\\HasChildren");
 	else if (!q->lsub && children && !(a & FOLDER_NOINFERIORS))
 		attr(&o, "\\HasNoChildren");	/* RFC 3348 3: not with it */
-	if (q->extended && (q->ret & RET_SUBSCRIBED) &&
-	    (a & FOLDER_SUBSCRIBED))
-		attr(&o, "\\Subscribed");
 	if (!q->lsub && (!q->extended || (q->ret & RET_SPECIALUSE)) &&
 	    e->uses)
 		specialuse_write(im->io, e->uses, &o.sp);
@@ -528,8 +564,12 @@ run(struct imap *im, struct imap_cmd *c, struct list_req *q)
 			return cmd_store_error(c, r, err);
 		v = gather(im, fl, n, &nv);
 		folder_list_free(fl, n);
+		/* each name is matched once: hidden_descendant looks
+		 * at the same names again and again */
 		for (size_t i = 0; i < nv; i++)
-			if (matches(im, q, v[i].name))
+			v[i].match = matches(im, q, v[i].name);
+		for (size_t i = 0; i < nv; i++)
+			if (v[i].match)
 				list_one(im, q, v, nv, i);
 		for (size_t i = 0; i < nv; i++)
 			free(v[i].name);

@@ -14,18 +14,6 @@
 #include "log.h"
 #include "sasl.h"
 
-/* WEAK-BEGIN */
-#pragma weak imap_parser_new
-#pragma weak imap_parser_free
-#pragma weak imap_parser_reset
-#pragma weak imap_parser_tag
-#pragma weak imap_parser_name
-#pragma weak imap_parser_args
-#pragma weak imap_parser_error
-#pragma weak imap_read_command
-#pragma weak imap_args_count
-#pragma weak imap_arg_is_astring
-/* WEAK-END */
 
 /* A SASL response line: the base64 of the longest PLAIN message we take
  * (2 * AUTH_USER_MAX + AUTH_PASS_MAX + 2 bytes) is about 2 KiB; Dovecot

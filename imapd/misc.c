@@ -47,8 +47,10 @@ cmd_check(struct imap *im, struct imap_cmd *c)
 
 	if (!no_args(c))
 		return cmd_bad(c, "Unexpected arguments.");
-	if ((r = store_flush(im->sel, err, sizeof(err))) != STORE_OK)
-		return cmd_store_error(c, r, err);
+	if ((r = store_flush(im->sel, err, sizeof(err))) != STORE_OK) {
+		log_msg(LOG_WARNING, "CHECK: %s", err);
+		return cmd_store_error(c, r, NULL);
+	}
 	return cmd_ok(c, "Check completed.");
 }
 

@@ -10,6 +10,21 @@
 #include "imap.h"
 #include "log.h"
 
+/*
+ * NO for a failed store call.  The store's error text names paths, which
+ * are the log's business; only a refused name is explained to the client
+ * (a name that cannot be stored says why).
+ */
+static enum cmd_result
+store_failed(struct imap_cmd *c, enum store_result r, const char *err)
+{
+	if (r == STORE_EBADNAME)
+		return cmd_store_error(c, r, err);
+	if (r != STORE_ENOENT && *err)
+		log_msg(LOG_WARNING, "%s: %s", c->name, err);
+	return cmd_store_error(c, r, NULL);
+}
+
 static const char system_flags[] =
     "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
 
@@ -114,7 +129,7 @@ cmd_select(struct imap *im, struct imap_cmd *c)
 	r = store_open(im->folders, name, examine ? STORE_RDONLY : STORE_SELECT,
 	    &st, err, sizeof(err));
 	if (r != STORE_OK)
-		return cmd_store_error(c, r, err);
+		return store_failed(c, r, err);
 	im->sel = st;
 	im->sel_name = xstrdup(name);
 	im->sel_rdonly = examine || store_readonly(st);
@@ -214,7 +229,7 @@ cmd_expunge(struct imap *im, struct imap_cmd *c)
 	r = n > 0 ? store_expunge(im->sel, del, err, sizeof(err)) : STORE_OK;
 	if (r != STORE_OK) {
 		free(del);
-		return cmd_store_error(c, r, err);
+		return store_failed(c, r, err);
 	}
 	for (unsigned i = count; i-- > 0; )
 		if (del[i])

@@ -12,10 +12,13 @@
  *                             (LOGOUT; a handler that lost the client
  *                             leaves resp empty)
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "imap.h"
 #include "log.h"
@@ -285,6 +288,11 @@ one_command(struct imap *im, struct cmd_reader *rd, struct session_stats *st)
 		    imap_parser_error(rd->p));
 	else
 		r = dispatch(im, &c, &cmd);
+	/* a streaming command that did not run leaves its literal unread:
+	 * it must not be taken for commands */
+	if (rr == IMAP_READ_LITERAL && cmd == NULL &&
+	    imap_literal_refuse(rd->p, im->io) != IO_OK)
+		return -1;
 	if (im->sel != NULL)
 		store_touch(im->sel);
 	if (r == CMD_CLOSE || im->logout) {
@@ -299,7 +307,7 @@ one_command(struct imap *im, struct cmd_reader *rd, struct session_stats *st)
 	if (cmd != NULL && !c.no_sync)
 		imap_sync(im, keep_expunged(cmd, &c));
 	if (im->logout) {
-		st->reason = "mailbox changed under the session";
+		st->reason = "selected mailbox replaced or deleted";
 		return -1;
 	}
 	write_tagged(im, c.tag, r, c.resp);
@@ -398,6 +406,29 @@ validity_lost(struct imap *im)
 	im->logout = 1;
 }
 
+/*
+ * A sync failed: was the folder deleted under us (by another session's
+ * DELETE, say)?  Then no later sync can work, and there is no response
+ * that says so in the selected state: end the session as Dovecot does.
+ */
+static int
+selected_gone(struct imap *im)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	if (folder_path(im->folders, im->sel_name, path, sizeof(path), NULL,
+	    0) != STORE_OK || stat(path, &sb) == 0 || errno != ENOENT)
+		return 0;
+	log_msg(LOG_INFO, "%s: deleted while selected, disconnecting",
+	    im->sel_name);
+	io_puts(im->io, "* BYE Selected mailbox was deleted, have to "
+	    "disconnect.\r\n");
+	imap_unselect(im);
+	im->logout = 1;
+	return 1;
+}
+
 static void
 report_changes(struct imap *im, const struct store_changes *ch)
 {
@@ -440,8 +471,10 @@ imap_sync(struct imap *im, int keep)
 	}
 	if (r != STORE_OK) {
 		/* nothing reported: the view is unchanged, try next time */
-		log_msg(LOG_WARNING, "%s: sync: %s", im->sel_name, err);
 		store_changes_free(&ch);
+		if (selected_gone(im))
+			return;
+		log_msg(LOG_WARNING, "%s: sync: %s", im->sel_name, err);
 		return;
 	}
 	report_changes(im, &ch);

@@ -104,6 +104,14 @@ with tap.section("ID (RFC 2971) before login"):
     tap.like(run(c, 'i5 ID (name "x")')[1], r"^BAD ", "atom field: BAD")
     tap.like(run(c, 'i6 ID ("%s" "x")' % ("f" * 31))[1], r"^BAD ",
              "field over 30 octets: BAD")
+    pairs = " ".join('"f%d" "v"' % i for i in range(31))
+    tap.like(run(c, "i7 ID (%s)" % pairs)[1], r"^BAD ",
+             "31 field-value pairs: BAD (RFC 2971 3.3)")
+    pairs = " ".join('"f%d" "v"' % i for i in range(30))
+    tap.like(run(c, "i8 ID (%s)" % pairs)[1], r"^OK ", "30 pairs: OK")
+    tap.like(run(c, "i9 ID " + "(" * 8000)[1], r"^BAD ",
+             "8000 '(' (CVE-2026-27857): BAD")
+    tap.is_(run(c, "i10 NOOP")[1], "OK NOOP completed.", "still served")
     c.close()
 
 with tap.section("commands of later states and unknown commands"):
@@ -185,6 +193,31 @@ with tap.section("LOGIN failures"):
     c.send("a\0b\r\n")
     tap.like(reply(c, "b1")[1], r"^BAD ", "NUL in a literal password: BAD")
     c.close()
+
+with tap.section("hostile credentials are plain failures"):
+    c = conn()
+    tap.is_(run(c, 'k1 LOGIN "%n%s%1$n%hn" secret')[1], FAILED,
+            "format directives in the user name (CVE-2004-0777)")
+    tap.is_(run(c, 'k2 LOGIN alice "secret\tmaster_user=root"')[1], FAILED,
+            "a TAB in the password (CVE-2008-1218)")
+    c.close()
+    srv.wait_idle()
+    c = conn()
+    tap.is_(run(c, "k3 LOGIN %s secret" % ("a" * 256))[1], FAILED,
+            "a 256-byte user name (AUTH_USER_MAX + 1)")
+    tap.is_(run(c, "k4 LOGIN alice %s" % ("p" * 1025))[1], FAILED,
+            "a 1025-byte password (AUTH_PASS_MAX + 1)")
+    tap.is_(run(c, "k5 AUTHENTICATE PLAIN " + b64("\0alice\0" + "p" * 3000))[1],
+            "NO [AUTHENTICATIONFAILED] Credentials too long.",
+            "a 3 KB PLAIN message")
+    c.send("k6 AUTHENTICATE LOGIN " + b64("a" * 300) + "\r\n")
+    tap.is_(c.readline(), "k6 NO [AUTHENTICATIONFAILED] Credentials too long.",
+            "a 300-byte LOGIN user name")
+    tap.is_(run(c, "k7 NOOP")[1], "OK NOOP completed.", "still served")
+    c.close()
+    tap.like(srv.log(), r"login failed: user=<%n%s%1\$n%hn> ",
+             "the user name is logged as data")
+    srv.wait_idle()
 
 with tap.section("too many failed attempts"):
     c = conn()

@@ -183,10 +183,18 @@ with tap.section("EXAMINE, then SELECT: exact responses, \\Recent once"):
     un, t = c.cmd("SELECT nosuchbox")
     tap.is_(un, ["* OK [CLOSED] Previous mailbox closed."],
             "a failing SELECT closes the selected mailbox")
-    tap.like(t, r"^NO \[NONEXISTENT\] ", "SELECT of a missing mailbox")
+    tap.is_(t, "NO [NONEXISTENT] Mailbox doesn't exist.",
+            "SELECT of a missing mailbox (no path in the reply)")
     un, t = c.cmd("CLOSE")
     tap.is_(t, "BAD No mailbox selected.",
             "after a failed SELECT the session is in the authenticated state")
+    un, t = c.cmd("SELECT &AAA")
+    tap.like(t, r"^NO \[CANNOT\] .*modified UTF-7",
+             "a name that is not modified UTF-7 is refused, with the reason")
+    un, t = c.cmd('SELECT ""')
+    tap.like(t, r"^NO \[CANNOT\] ", "an empty name")
+    un, t = c.cmd("SELECT a/../b")
+    tap.like(t, r"^NO \[CANNOT\] ", "a name with ..")
     c.close()
 
 with tap.section("NOOP reports new mail"):
@@ -434,11 +442,57 @@ with tap.section("message sets"):
     tap.is_((un, t[:2]), ([], "OK"), "$ is empty after a new SELECT")
     c.close()
 
+with tap.section("UIDVALIDITY changes under a selected mailbox"):
+    maildir_reset()
+    env.deliver("alice", MSG % ("v1", 1), subdir="cur", flags="S")
+    c = Imap(srv)
+    un, t = c.cmd("SELECT INBOX")
+    uidv = re.search(r"UIDVALIDITY (\d+)", "\n".join(un))
+    md = env.maildir("alice")
+    for f in ("postern-uidlist", "postern-index", "postern-index.expunged"):
+        if os.path.exists(os.path.join(md, f)):
+            os.unlink(os.path.join(md, f))
+    time.sleep(1.1)
+    env.deliver("alice", MSG % ("v2", 2))
+    c.send("v1 NOOP\r\n")
+    ln = c.line()
+    tap.is_(ln, "* BYE [UNAVAILABLE] Mailbox UIDVALIDITY changed, please "
+            "reconnect.", "BYE: the session cannot go on with stale UIDs")
+    tap.ok(c.c.closed_within(5), "and it ends")
+    c = Imap(srv)
+    un, t = c.cmd("SELECT INBOX")
+    uidv2 = re.search(r"UIDVALIDITY (\d+)", "\n".join(un))
+    tap.ok(uidv and uidv2 and uidv.group(1) != uidv2.group(1),
+           "a new session sees the new UIDVALIDITY")
+    c.close()
+
+with tap.section("hostile input"):
+    c = Imap(srv)
+    c.send(b"h1 NOOP \x00\r\n")
+    tap.like(c.line(), r"^h1 BAD ", "NUL in a command")
+    c.send(b"h2 NOOP " + b"x" * 20000 + b"\r\n")
+    tap.like(c.line(), r"^(\*|h2) BAD .*[Tt]oo long", "a 20 kB line")
+    c.send(b"h3 SELECT (\r\n")
+    tap.like(c.line(), r"^h3 BAD ", "an open list")
+    c.send(b"h4 UID " + b"F" * 100 + b" 1\r\n")
+    tap.like(c.line(), r"^h4 BAD ", "a 100-letter UID subcommand")
+    c.send(b"+ NOOP\r\n")
+    tap.like(c.line(), r"^\* BAD ", "a tag that is not one")
+    c.send(b"h5 ID (" + b'"a" "b" ' * 1000 + b")\r\n")
+    tap.like(c.line(), r"^h5 BAD ", "ID with 1000 pairs")
+    c.send(b"h6 SELECT {5+}\r\n\xff\xfe\x80zz\r\n")
+    tap.like(c.line(), r"^h6 NO \[CANNOT\] ", "an 8-bit mailbox name")
+    c.send(b"\r\n")
+    tap.like(c.line(), r"^\* BAD ", "an empty line")
+    un, t = c.cmd("NOOP")
+    tap.is_(t, "OK NOOP completed.", "the session goes on")
+    c.close()
+
 with tap.section("imaplib over --preauth"):
     m = imaplib.IMAP4("127.0.0.1", srv.port)
     tap.is_(m.state, "AUTH", "imaplib sees PREAUTH")
     typ, data = m.select("INBOX")
-    tap.is_((typ, data), ("OK", [b"3"]), "select INBOX: 3 messages")
+    tap.is_((typ, data), ("OK", [b"2"]), "select INBOX: 2 messages")
     typ, data = m.noop()
     tap.is_(typ, "OK", "noop")
     typ, data = m.logout()

@@ -48,6 +48,9 @@ class Imap:
         self.n += 1
         tag = "a%d" % self.n
         self.send("%s %s\r\n" % (tag, text))
+        return self.read_reply(tag)
+
+    def read_reply(self, tag):
         lines = []
         while True:
             ln = self.line()
@@ -293,6 +296,28 @@ def run(store):
             tap.ok(len(un) == 1 and fetch_info(un[0])[0] == 3 and
                    fetch_info(un[0])[2] == {"\\Draft"},
                    "%s: another program's change too" % n, repr(un))
+        a.close()
+        b.close()
+
+    with tap.section("%s: another session deletes the selected folder" % n):
+        a, b = Imap(srv), Imap(srv)
+        b.cmd("CREATE doomed")
+        msg = "Subject: doomed\r\n\r\nx\r\n"
+        b.send("d1 APPEND doomed {%d+}\r\n%s\r\n" % (len(msg), msg))
+        un, t = b.read_reply("d1")
+        tap.like(t, r"^OK ", "%s: a message in it" % n)
+        un, t = a.cmd("SELECT doomed")
+        tap.ok("* 1 EXISTS" in un, "%s: A selects it" % n, repr(un))
+        un, t = b.cmd("DELETE doomed")
+        tap.is_(t, "OK Delete completed.", "%s: B deletes it" % n)
+        un, t = a.cmd("NOOP")
+        if isinstance(store, Maildir):
+            tap.is_((un, t), (["* BYE Selected mailbox was deleted, have to "
+                               "disconnect."], None),
+                    "%s: A is told with BYE and disconnected" % n)
+        else:
+            tap.is_((un, t), (["* 1 EXPUNGE"], "OK NOOP completed."),
+                    "%s: A sees its messages go" % n)
         a.close()
         b.close()
 

@@ -32,17 +32,17 @@ class Imap:
         if not t.startswith("OK"):
             raise AssertionError("LOGIN -> %r" % t)
 
-    def run(self, cmd):
+    def run(self, cmd, timeout=None):
         """Send one command; (untagged lines, tagged text after the tag)."""
         self.n += 1
         tag = "t%d" % self.n
         self.c.send(tag + " " + cmd + "\r\n")
-        return self.collect(tag)
+        return self.collect(tag, timeout)
 
-    def collect(self, tag):
+    def collect(self, tag, timeout=None):
         lines = []
         while True:
-            line = self.c.readline()
+            line = self.c.readline(timeout)
             if line is None:
                 raise AssertionError("connection closed; got %r" % lines)
             if line.startswith(tag + " "):
@@ -71,8 +71,9 @@ def fetch_flags(lines):
     return out
 
 
-def select_info(im, name, examine=False):
-    u, t = im.run("%s %s" % ("EXAMINE" if examine else "SELECT", name))
+def select_info(im, name, examine=False, timeout=None):
+    u, t = im.run("%s %s" % ("EXAMINE" if examine else "SELECT", name),
+                  timeout)
     info = {"tagged": t, "lines": u}
     for ln in u:
         m = re.match(r"\* (\d+) EXISTS", ln)
@@ -87,13 +88,28 @@ def select_info(im, name, examine=False):
     return info
 
 
-def all_uids(im):
+def all_uids(im, timeout=None):
     """UID -> flags of the selected folder (UID STORE 1:* +FLAGS ())."""
-    u, t = im.run("UID STORE 1:* +FLAGS ()")
+    u, t = im.run("UID STORE 1:* +FLAGS ()", timeout)
     if not t.startswith("OK"):
         raise AssertionError("UID STORE 1:* +FLAGS () -> %r" % t)
     return {uid: [f for f in fl if f != "\\Recent"]
             for uid, fl in fetch_flags(u).values()}
+
+
+def fetch_msg(srv, folder, uid):
+    """(INTERNALDATE, flags without \\Recent, BODY[]) by imaplib."""
+    cl = imaplib.IMAP4("127.0.0.1", srv.port)
+    cl.login("alice", "secret")
+    cl.select(folder, readonly=True)
+    typ, data = cl.uid("FETCH", str(uid), "(INTERNALDATE FLAGS BODY.PEEK[])")
+    cl.logout()
+    if typ != "OK" or not data or not isinstance(data[0], tuple):
+        raise AssertionError("UID FETCH %s -> %r %r" % (uid, typ, data))
+    head, body = data[0]
+    d = re.search(rb'INTERNALDATE "([^"]+)"', head).group(1)
+    f = re.search(rb"FLAGS \(([^)]*)\)", head).group(1).decode().split()
+    return (d, sorted(x for x in f if x != "\\Recent"), body)
 
 
 def msg(i):
@@ -296,6 +312,13 @@ def copy_tests(srv, kind, mkfolder):
             sorted(tuple(sorted(inbox[x])) for x in src[:2]),
             "%s: flags and keywords were copied" % kind)
     im2.close()
+    if m and re.match(r"\d+:\d+$", m.group(3)):
+        lo = int(m.group(3).split(":")[0])
+        for k in range(2):
+            tap.is_(fetch_msg(srv, "Target", lo + k),
+                    fetch_msg(srv, "INBOX", src[k]),
+                    "%s: copy %d has the source's INTERNALDATE, flags and "
+                    "body" % (kind, k + 1))
 
     u, t = im.run("UID COPY %d,%d Target" % (src[2], src[4]))
     m = re.match(r"OK \[COPYUID (\d+) (\S+) (\S+)\]", t)
@@ -433,19 +456,19 @@ def big_copy_tests(srv):
             f.write("Subject: big %d\n\nbody\n" % i)
         os.chown(p, 60101, 60101)
     im = Imap(srv)
-    tap.is_(select_info(im, "Big").get("exists"), 1205, "big: 1205 messages")
-    u, t = im.run("COPY 1:* BigDst")
+    tap.is_(select_info(im, "Big", timeout=300).get("exists"), 1205, "big: 1205 messages")
+    u, t = im.run("COPY 1:* BigDst", 300)
     m = re.match(r"OK \[COPYUID \d+ (\S+) (\S+)\]", t)
     tap.ok(m, "big: COPY of 1205 messages: OK [COPYUID]", t[:200])
     im2 = Imap(srv)
-    tap.is_(select_info(im2, "BigDst").get("exists"), 1205,
+    tap.is_(select_info(im2, "BigDst", timeout=300).get("exists"), 1205,
             "big: all 1205 are in the target")
-    dst = sorted(all_uids(im2))
+    dst = sorted(all_uids(im2, 300))
     if m:
         tap.is_(m.group(2), "%d:%d" % (dst[0], dst[-1]),
                 "big: COPYUID covers every target UID")
     im2.close()
-    u, t = im.run("MOVE 1:* BigDst")
+    u, t = im.run("MOVE 1:* BigDst", 300)
     ex = [x for x in u if x.endswith(" EXPUNGE")]
     tap.ok(t.startswith("OK") and len(ex) == 1205 and ex[0] == "* 1205 EXPUNGE",
            "big: MOVE of 1205: 1205 EXPUNGEs, highest first", (len(ex), t))

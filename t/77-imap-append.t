@@ -138,6 +138,23 @@ def msg(i, eol="\r\n"):
 
 
 DATE = '"23-Nov-2026 10:11:12 +0200"'
+
+
+def fetch_msg(srv, folder, uid):
+    """(INTERNALDATE as epoch, flags, BODY[]) of one message, by imaplib."""
+    cl = imaplib.IMAP4("127.0.0.1", srv.port)
+    cl.login("alice", "secret")
+    cl.select(folder, readonly=True)
+    typ, data = cl.uid("FETCH", str(uid), "(INTERNALDATE FLAGS BODY.PEEK[])")
+    cl.logout()
+    if typ != "OK" or not data or not isinstance(data[0], tuple):
+        raise AssertionError("UID FETCH %s -> %r %r" % (uid, typ, data))
+    head, body = data[0]
+    d = re.search(rb'INTERNALDATE "([^"]+)"', head)
+    f = re.search(rb"FLAGS \(([^)]*)\)", head)
+    t = imaplib.Internaldate2tuple(b'INTERNALDATE "' + d.group(1) + b'"')
+    flags = [x for x in f.group(1).decode().split() if x != "\\Recent"]
+    return (int(time.mktime(t)), sorted(flags), body)
 DATE_EPOCH = calendar.timegm((2026, 11, 23, 8, 11, 12))
 
 
@@ -170,6 +187,20 @@ def common_tests(srv, kind, new_files):
     m = re.match(r"OK \[APPENDUID \d+ (\d+):(\d+)\]", t)
     tap.ok(m and int(m.group(2)) - int(m.group(1)) == 2,
            "%s: MULTIAPPEND of 3: APPENDUID with a UID range" % kind, t)
+    if m:
+        first = int(m.group(1))
+        d3, f3, b3 = fetch_msg(srv, "Target", first)
+        d4, f4, b4 = fetch_msg(srv, "Target", first + 1)
+        d5, f5, b5 = fetch_msg(srv, "Target", first + 2)
+        tap.is_(f3, ["\\Flagged"], "%s: FETCH: message 1's flags" % kind)
+        tap.ok(abs(d3 - time.time()) < 300,
+               "%s: FETCH: no date-time: INTERNALDATE is now" % kind, d3)
+        tap.is_((d4, f4), (DATE_EPOCH, []),
+                "%s: FETCH: message 2's INTERNALDATE is its date-time" % kind)
+        tap.is_((d5, f5), (DATE_EPOCH, ["$Work", "\\Seen"]),
+                "%s: FETCH: message 3's date, flag and keyword" % kind)
+        tap.is_((b3, b4, b5), (msg(3), msg(4), msg(5)),
+                "%s: FETCH BODY[] gives the messages back" % kind)
     tap.is_(new_files("Target"), before + 5, "%s: 5 messages appended" % kind)
 
     # all or nothing
@@ -229,6 +260,10 @@ def common_tests(srv, kind, new_files):
            "%s: missing mailbox with LITERAL+: NO [TRYCREATE]" % kind, t)
     u, t = im.run("NOOP")
     tap.ok(t.startswith("OK"), "%s: the connection goes on" % kind, t)
+    u, t = im.run("CREATE Nope")
+    u, t, n = im.append("Nope", [(None, msg(12), True)])
+    tap.ok(t.startswith("OK [APPENDUID"),
+           "%s: after CREATE the APPEND works (what TRYCREATE means)" % kind, t)
     tag = im.tag()
     im.c.send(tag + " APPEND {6}\r\n")
     cont = im.c.readline()
@@ -303,6 +338,9 @@ def maildir_tests(srv):
     new = [p for f, p in folder_files("Files").items() if f not in files]
     tap.ok(len(new) == 1 and read(new[0]) == msg(2, "\n"),
            "maildir: an LF message is stored as sent", new)
+    m = re.match(r"OK \[APPENDUID \d+ (\d+)\]", t)
+    tap.ok(m and fetch_msg(srv, "Files", int(m.group(1)))[2] == msg(2),
+           "maildir: ... and FETCHed with CRLF", t)
     tap.ok(new and abs(os.stat(new[0]).st_mtime - time.time()) < 120,
            "maildir: without a date-time the date is now")
     im.close()

@@ -247,6 +247,10 @@ with tap.section("LIST syntax errors"):
     pats = " ".join('"p%d"' % i for i in range(101))
     un, t = c.cmd('LIST "" (%s)' % pats)
     tap.like(t, r"^NO \[LIMIT\] ", "101 patterns: NO [LIMIT]")
+    many = b" ".join(b"{1000+}\r\n" + (b"x%d" % i).ljust(1000, b"y")
+                     for i in range(70))
+    un, t = c.cmd(b'LIST "" (' + many + b")")
+    tap.like(t, r"^NO \[LIMIT\] ", "70000 bytes of patterns: NO [LIMIT]")
     un, t = c.cmd(b'LIST "" {100000+}\r\n' + b"%" * 100000)
     tap.is_((un, t[:3]), (['* LIST (\\HasNoChildren) "/" INBOX',
                            '* LIST (\\HasChildren) "/" "Fruit"',
@@ -277,6 +281,11 @@ with tap.section("LSUB"):
     tap.is_(c.ok('LSUB "" "a/%"'), ['* LSUB (\\Noselect) "/" "a/b"'],
             'LSUB "a/%"')
     tap.is_(c.ok('LSUB "" ""'), ['* LSUB (\\Noselect) "/" ""'], 'LSUB "" ""')
+    tap.is_(c.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" "G%" RETURN (CHILDREN)'),
+            ['* LIST (\\NonExistent \\HasNoChildren) "/" "Gone" '
+             '("CHILDINFO" ("SUBSCRIBED"))'],
+            "a parent of a subscribed name only: no folder below it")
+    tap.is_(c.ok('LIST "" "G*"'), [], "plain LIST shows neither")
     c.ok('UNSUBSCRIBE "Gone/Sub"')
     tap.is_(c.ok('LSUB "" "G*"'), [], "UNSUBSCRIBE removes it")
     c.close()
@@ -291,7 +300,7 @@ with tap.section("LIST-EXTENDED"):
     c.ok('SUBSCRIBE "Fruit/Peach"')
     tap.is_(c.ok('LIST (SUBSCRIBED) "" "Fruit*"'), [
         '* LIST (\\Subscribed) "/" "Fruit"',
-        '* LIST (\\NonExistent \\Subscribed) "/" "Fruit/Peach"',
+        '* LIST (\\Subscribed \\NonExistent) "/" "Fruit/Peach"',
     ], "a subscribed name that does not exist is \\NonExistent")
     tap.is_(c.ok('LIST () "" "%"'), [
         '* LIST () "/" INBOX',
@@ -309,7 +318,7 @@ with tap.section("LIST-EXTENDED"):
             c.ok('LIST "" "%" RETURN (CHILDREN)'), "(REMOTE) changes nothing")
     tap.is_(c.ok('LIST "" "%" RETURN (SUBSCRIBED CHILDREN)'), [
         '* LIST (\\HasNoChildren) "/" INBOX',
-        '* LIST (\\HasChildren \\Subscribed) "/" "Fruit"',
+        '* LIST (\\Subscribed \\HasChildren) "/" "Fruit"',
         '* LIST (\\HasNoChildren) "/" "Tofu"',
         '* LIST (\\NonExistent \\HasChildren) "/" "a"',
     ], "RETURN (SUBSCRIBED): \\Subscribed where it is")
@@ -319,7 +328,7 @@ with tap.section("LIST-EXTENDED"):
     ], "RECURSIVEMATCH: parents of subscribed names with CHILDINFO")
     tap.is_(c.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" "*"'), [
         '* LIST (\\Subscribed) "/" "Fruit"',
-        '* LIST (\\NonExistent \\Subscribed) "/" "Fruit/Peach"',
+        '* LIST (\\Subscribed \\NonExistent) "/" "Fruit/Peach"',
         '* LIST (\\Subscribed) "/" "a/b/c"',
     ], "no redundant CHILDINFO when the pattern lists the children "
        "(RFC 5258 3.5)")
@@ -373,6 +382,10 @@ with tap.section("LIST-STATUS and special use"):
     tap.is_(un, want, "RETURN (STATUS ...): STATUS after each selectable "
             "folder, none for \\NonExistent; SIZE is the sum of the sizes "
             "on the wire")
+    tap.is_(c.ok('LIST "" "Sent" RETURN (STATUS (APPENDLIMIT UIDNEXT))'),
+            ['* LIST () "/" "Sent"',
+             '* STATUS "Sent" (APPENDLIMIT 52428800 UIDNEXT 1)'],
+            "RETURN (STATUS (APPENDLIMIT)) (RFC 7889 3.2)")
     un = c.ok('LIST (SPECIAL-USE) "" "*"')
     tap.is_(un, ['* LIST (\\Archive) "/" "Archive"',
                  '* LIST (\\Drafts) "/" "Drafts"',
@@ -495,6 +508,14 @@ with tap.section("mbox layout"):
     tap.like(t, r"^NO \[USEATTR\] ", "a directory cannot have a use")
     un, t = c.cmd('CREATE "Sent/sub"')
     tap.like(t, r"^NO \[CANNOT\] ", "no folder inside a mailbox file")
+    c.ok('CREATE "lists/sent" (USE (\\Sent))')
+    tap.is_(c.ok('LIST "" "lists/*"'), [
+        '* LIST (\\NoInferiors) "/" "lists/debian"',
+        '* LIST (\\NoInferiors \\Sent) "/" "lists/sent"',
+    ], "mbox CREATE (USE (\\Sent))")
+    with open(os.path.join(root, "postern-specialuse")) as f:
+        tap.is_(f.read(), "Sent lists/sent\n", "postern-specialuse in ROOT")
+    c.ok('DELETE "lists/sent"')
     c.ok('SUBSCRIBE "lists/debian"')
     tap.is_(c.ok('LSUB "" "%"'), [
         '* LSUB (\\NoInferiors) "/" "Drafts"',

@@ -3,14 +3,16 @@
 
 - Every page in man/ renders with man(1) without a single warning
   (man --warnings -E UTF-8 -l), and has a NAME line that whatis can index.
-- imapd.8 and pop3d.8 exist once the program exists.
+- imapd.8 and pop3d.8 exist.
 - Every key in common/config.c's key table is documented in
   man/postern.conf.5 and in postern.conf.example.
 - postern.conf.example shows each key's real default: its commented
   "#key = value" lines equal the table's defaults. With the binary built,
   "pop3d -n" prints nothing for the example as shipped and for the example
   with every key line uncommented, and "pop3d -a" agrees with the example.
-- pop3d.8 documents every command-line option in common/daemon.c.
+- pop3d.8 and imapd.8 document every command-line option in
+  common/daemon.c, and imapd.8 every IMAP key of the key table (imap_*,
+  mailbox_*, namespace_separator).
 """
 
 import os
@@ -101,11 +103,7 @@ def check_render():
 
 def check_pages_exist():
     tap.ok(os.path.exists(os.path.join(MAN, "pop3d.8")), "man/pop3d.8 exists")
-    imapd = os.path.join(ROOT, "imapd")
-    if os.path.isdir(imapd) and any(f.endswith(".c") for f in os.listdir(imapd)):
-        tap.ok(os.path.exists(os.path.join(MAN, "imapd.8")), "man/imapd.8 exists")
-    else:
-        tap.skip("man/imapd.8 exists", "imapd is not written yet (no imapd/*.c)")
+    tap.ok(os.path.exists(os.path.join(MAN, "imapd.8")), "man/imapd.8 exists")
 
 
 def check_keys():
@@ -163,19 +161,40 @@ def check_with_binary(tmp):
     ex = {k: v[0] for k, v in example_defaults().items()}
     tap.is_(got, ex, "pop3d -a prints exactly the example's keys and defaults")
 
+    imapd = os.path.join(BUILD, "imapd")
+    if not tap.ok(os.access(imapd, os.X_OK), "imapd is built", imapd):
+        return
+    r = run([imapd, "-c", active, "-n"])
+    tap.ok(r.returncode == 0 and r.stdout == "",
+           "imapd -n reads the same configuration as pop3d",
+           "exit %d\n%s%s" % (r.returncode, r.stdout, r.stderr))
+
 
 def check_options():
     src = read(os.path.join(ROOT, "common", "daemon.c"))
-    page = read(os.path.join(MAN, "pop3d.8")).replace("\\-", "-")
     m = re.search(r'getopt_long\([^"]*"([^"]*)"', src)
     shorts = [c for c in (m.group(1) if m else "") if c != ":"]
     longs = re.findall(r'\{\s*"([\w-]+)",\s*\w+_argument', src)
     tap.ok(shorts, "found the short options in daemon.c")
-    undocumented = [o for o in ["-" + c for c in shorts] + ["--" + l for l in longs]
-                    if not re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(o), page)]
-    # --config and --version are aliases that daemon.c accepts quietly.
-    undocumented = [o for o in undocumented if o not in ("--config", "--version")]
-    tap.is_(undocumented, [], "pop3d.8 documents every option of daemon.c")
+    for name in ("pop3d.8", "imapd.8"):
+        page = read(os.path.join(MAN, name)).replace("\\-", "-")
+        undocumented = [o for o in ["-" + c for c in shorts] + ["--" + l for l in longs]
+                        if not re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(o), page)]
+        # --config and --version are aliases that daemon.c accepts quietly.
+        undocumented = [o for o in undocumented if o not in ("--config", "--version")]
+        tap.is_(undocumented, [], "%s documents every option of daemon.c" % name)
+
+
+def check_imap_keys():
+    keys = config_keys() or {}
+    imap = [k for k in keys if k.startswith(("imap_", "mailbox_"))
+            or k == "namespace_separator"]
+    tap.cmp_ok(len(imap), ">=", 9, "the key table has the IMAP keys (%d)" % len(imap))
+    page = read(os.path.join(MAN, "imapd.8")).replace("\\_", "_").replace("\\&", "")
+    missing = [k for k in imap if not re.search(r"(?m)^\.B %s$" % k, page)]
+    tap.is_(missing, [], "imapd.8 describes every IMAP key (a .B KEY line)")
+    wrong = [k for k in imap if keys[k] and keys[k] not in page]
+    tap.is_(wrong, [], "imapd.8 gives each IMAP key's default")
 
 
 def main():
@@ -183,7 +202,7 @@ def main():
     try:
         for fn, args in ((check_render, ()), (check_pages_exist, ()),
                          (check_keys, ()), (check_with_binary, (tmp,)),
-                         (check_options, ())):
+                         (check_options, ()), (check_imap_keys, ())):
             with tap.section(fn.__name__):
                 fn(*args)
     finally:

@@ -6,7 +6,7 @@ set -eu
 
 build="build-essential pkg-config libssl-dev libpam0g-dev libsystemd-dev"
 run="openssl systemd libpam-wrapper libnss-wrapper python3 procps util-linux"
-check="$run perl ca-certificates curl man-db groff-base fail2ban iproute2 systemd-container libuid-wrapper strace procmail liblockfile-bin"
+check="$run perl ca-certificates curl man-db groff-base fail2ban iproute2 systemd-container libuid-wrapper strace procmail liblockfile-bin isync mutt tmux"
 
 case "${1:-build}" in
 build) want="$build" ;;

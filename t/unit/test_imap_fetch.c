@@ -262,9 +262,9 @@ test_empty_multipart(void)
 	    "\n"
 	    "no delimiter at all\n";
 
-	BODY(m, "((\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0) \"mixed\")",
+	BODY(m, "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0) \"mixed\")",
 	    "empty multipart: one empty text/plain part");
-	BSTRUCT(m, "((\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0 NIL NIL NIL "
+	BSTRUCT(m, "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL NIL NIL "
 	    "NIL) \"mixed\" (\"boundary\" \"zz\") NIL NIL NIL)",
 	    "empty multipart: BODYSTRUCTURE");
 }
@@ -333,7 +333,7 @@ test_opaque_rfc822(void)
 
 	BODY(m, "(\"message\" \"rfc822\" NIL NIL NIL \"base64\" 22 "
 	    "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) "
-	    "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0) 1)",
+	    "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0) 1)",
 	    "encoded message/rfc822: empty envelope and body, so "
 	    "body-type-msg stays well-formed");
 }
@@ -497,6 +497,135 @@ test_single_part_sections(void)
 	is_section(m, "1.MIME", NULL, 0, 0, 0,
 	    "BODY[1.MIME] {14}\r\nSubject: s\r\n\r\n");
 	is_section(m, "2", NULL, 0, 0, 0, "BODY[2] NIL");
+}
+
+/* ---- big and hostile structures ---- */
+
+/* Parentheses balance outside quoted strings and literals. */
+static int
+balanced(const char *b, size_t len)
+{
+	long depth = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (b[i] == '(')
+			depth++;
+		else if (b[i] == ')' && --depth < 0)
+			return 0;
+		else if (b[i] == '"') {
+			for (i++; i < len && b[i] != '"'; i++)
+				if (b[i] == '\\')
+					i++;
+		} else if (b[i] == '{') {
+			char *end;
+			unsigned long n = strtoul(b + i + 1, &end, 10);
+
+			if (*end != '}')
+				return 0;
+			i = (size_t)(end - b) + 2 + n;
+		}
+	}
+	return depth == 0;
+}
+
+static char *
+bodystructure_of(const char *m, size_t len, size_t *outlen)
+{
+	struct mime_tree *t = mime_parse(m, len);
+	char *got;
+
+	cap_start();
+	fetch_write_body(&io, t, 0, 1);
+	got = cap_end(outlen);
+	mime_tree_free(t);
+	return got;
+}
+
+static void
+test_hostile(void)
+{
+	size_t cap = 1 << 20, n = 0, outlen;
+	char *m = malloc(cap), *got;
+
+	/* 300 nested multiparts: the tree stops at MIME_MAX_DEPTH */
+	for (int d = 0; d < 300; d++)
+		n += (size_t)snprintf(m + n, cap - n, "Content-Type: multipart/"
+		    "mixed; boundary=b%d\n\n--b%d\n", d, d);
+	got = bodystructure_of(m, n, &outlen);
+	tap_ok(balanced(got, outlen), "300 nested multiparts: balanced output");
+	tap_ok(strspn(got, "(") == MIME_MAX_DEPTH + 2,
+	    "... nested as deep as the tree goes (MIME_MAX_DEPTH)");
+	free(got);
+
+	/* 5000 parameters */
+	n = (size_t)snprintf(m, cap, "Content-Type: text/plain");
+	for (int k = 0; k < 5000; k++)
+		n += (size_t)snprintf(m + n, cap - n, "; p%d=\"v %d\"", k, k);
+	n += (size_t)snprintf(m + n, cap - n, "\n\nx\n");
+	got = bodystructure_of(m, n, &outlen);
+	tap_ok(balanced(got, outlen) && strstr(got, "\"p4000\" \"v 4000\"") &&
+	    strstr(got, "\"p4999\"") == NULL,
+	    "5000 parameters: those within MIME_MAX_FIELD written, balanced");
+	free(got);
+
+	/* 12000 parts: the tree keeps MIME_MAX_PARTS */
+	n = (size_t)snprintf(m, cap, "Content-Type: multipart/mixed; "
+	    "boundary=z\n\n");
+	for (int k = 0; k < 12000; k++)
+		n += (size_t)snprintf(m + n, cap - n, "--z\n\n%d\n", k);
+	got = bodystructure_of(m, n, &outlen);
+	tap_ok(balanced(got, outlen), "12000 parts: balanced output");
+	free(got);
+	free(m);
+}
+
+/* Partial ranges of a big LF message cut the wire bytes exactly, also
+ * across the streaming chunks. */
+static void
+test_big_partials(void)
+{
+	size_t cap = 1 << 20, n, wn = 0;
+	char *m = malloc(cap), *wire = malloc(2 * cap);
+	static const uint32_t cuts[][2] = {
+		{ 0, 1 }, { 16383, 3 }, { 16384, 16384 }, { 32767, 40000 },
+		{ 1, 4294967295u }, { 100000, 7 },
+	};
+
+	n = (size_t)snprintf(m, cap, "Subject: big\n\n");
+	for (int k = 0; n + 64 < cap / 2; k++)
+		n += (size_t)snprintf(m + n, cap - n, "line %d of the body\n", k);
+	for (size_t i = 0; i < n; i++) {
+		if (m[i] == '\n')
+			wire[wn++] = '\r';
+		wire[wn++] = m[i];
+	}
+	for (size_t k = 0; k < ARRAY_LEN(cuts); k++) {
+		struct fetch_section sec = { 0 };
+		struct mime_tree *t = mime_parse(m, n);
+		struct fetch_msg msg = { NULL, 0, (const unsigned char *)m, n };
+		uint64_t a = cuts[k][0], len = cuts[k][1];
+		char head[64], *got;
+		size_t gotlen, hl;
+
+		if (a + len > wn)
+			len = wn - a;
+		sec.partial = 1;
+		sec.origin = cuts[k][0];
+		sec.count = cuts[k][1];
+		cap_start();
+		fetch_write_section(&io, &msg, t, t->wire_size, &sec);
+		got = cap_end(&gotlen);
+		hl = (size_t)snprintf(head, sizeof(head), "{%llu}\r\n",
+		    (unsigned long long)len);
+		tap_ok(gotlen == hl + len && memcmp(got, head, hl) == 0 &&
+		    memcmp(got + hl, wire + a, len) == 0,
+		    "BODY[]<%u.%u> of a %zu byte message", cuts[k][0],
+		    cuts[k][1], wn);
+		free(got);
+		mime_tree_free(t);
+	}
+	free(m);
+	free(wire);
 }
 
 /* ---- the fetch-att grammar ---- */
@@ -671,6 +800,8 @@ main(void)
 	test_opaque_rfc822();
 	test_sections();
 	test_single_part_sections();
+	test_hostile();
+	test_big_partials();
 	test_parse();
 	test_parse_bad();
 	test_parse_bad_lists();

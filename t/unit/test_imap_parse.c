@@ -284,6 +284,47 @@ test_errors(void)
 	BAD("a X \x7f", "a | Invalid character in command");
 	BAD("a X caf\xc3\xa9", "a | Missing space between arguments");
 	BAD("a X \xc3\xa9", "a | 8-bit character outside a quoted string");
+	/* Cyrus CVE-2004-1012/-1013: truncated section specs are atoms or
+	 * unclosed lists here; fetch.c checks the rest */
+	ok("a FETCH 1 BODY[", "a FETCH | 1 BODY[");
+	ok("a FETCH 1 BODY[1.", "a FETCH | 1 BODY[1.");
+	ok("a FETCH 1 BODY[]<0.", "a FETCH | 1 BODY[]<0.");
+	ok("a FETCH 1 BODY[]<4294967295.4294967295>",
+	    "a FETCH | 1 BODY[]<4294967295.4294967295>");
+	BAD("a FETCH 1 BODY[HEADER.FIELDS (", "a | Missing ')'");
+	ok("a FETCH 1 BODY[HEADER.FIELDS (a)", "a FETCH | 1 BODY[HEADER.FIELDS (a)");
+	ok("a FETCH 1 (BODY[HEADER.FIELDS (a)])",
+	    "a FETCH | 1 (BODY[HEADER.FIELDS (a) ^])");
+	ok("a FETCH 1 (BODY[HEADER.FIELDS (a)]<1.2> FLAGS)",
+	    "a FETCH | 1 (BODY[HEADER.FIELDS (a) ^]<1.2> FLAGS)");
+	/* joined only right after ")" */
+	ok("a FETCH 1 (BODY[HEADER.FIELDS (a)] ]x)",
+	    "a FETCH | 1 (BODY[HEADER.FIELDS (a) ^] ]x)");
+}
+
+/* CVE-2019-11500: a NUL before an escape, at every offset the login
+ * budget allows: refused, never read past (ASan runs this too). */
+static void
+test_nul_escape(void)
+{
+	struct imap_parser *lp = imap_parser_new(IMAP_LOGIN_MAX_CMD);
+	char *buf = xmalloc(IMAP_LOGIN_MAX_CMD + 64);
+	int all = 1;
+
+	for (size_t n = 1; n <= 8190; n++) {
+		size_t len = (size_t)sprintf(buf, "a LOGIN \"x");
+
+		buf[len++] = '\0';
+		memset(buf + len, 'y', n);
+		len += n;
+		len += (size_t)sprintf(buf + len, "\\\\z\" \"pw\"");
+		imap_parser_reset(lp);
+		all &= imap_parser_feed_line(lp, buf, len) == IMAP_PARSE_ERROR;
+		all &= strcmp(imap_parser_error(lp), "NUL in command") == 0;
+	}
+	tap_ok(all, "G7: NUL before an escape, 1..8190 bytes apart: refused");
+	free(buf);
+	imap_parser_free(lp);
 }
 
 /* Feed tokens "x" on lines joined by {0+} literals: total tokens in all. */
@@ -753,6 +794,10 @@ test_reader(void)
 	expect_bad("a", "NUL in literal", "reader: NUL in a literal");
 	tap_is_str(sent(), "+ OK\r\n", "  after its continuation request");
 	expect_cmd(0, "b NOOP | ", "  the rest was skipped");
+	SEND("a X ~{3+}\r\nabc\r\nb NOOP\r\n");
+	expect_bad("a", "Binary literals are not supported",
+	    "reader: literal8 (BINARY is not offered)");
+	expect_cmd(0, "b NOOP | ", "  its bytes were skipped: in sync");
 	SEND("\r\nb NOOP\r\n");
 	expect_bad("", "Empty command line", "reader: empty line");
 	expect_cmd(0, "b NOOP | ", "  next command");
@@ -932,6 +977,7 @@ main(void)
 	test_tokens();
 	test_literals();
 	test_errors();
+	test_nul_escape();
 	test_limits();
 	test_memory();
 	test_partial();

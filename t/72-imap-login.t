@@ -104,6 +104,14 @@ with tap.section("ID (RFC 2971) before login"):
     tap.like(run(c, 'i5 ID (name "x")')[1], r"^BAD ", "atom field: BAD")
     tap.like(run(c, 'i6 ID ("%s" "x")' % ("f" * 31))[1], r"^BAD ",
              "field over 30 octets: BAD")
+    pairs = " ".join('"f%d" "v"' % i for i in range(31))
+    tap.like(run(c, "i7 ID (%s)" % pairs)[1], r"^BAD ",
+             "31 field-value pairs: BAD (RFC 2971 3.3)")
+    pairs = " ".join('"f%d" "v"' % i for i in range(30))
+    tap.like(run(c, "i8 ID (%s)" % pairs)[1], r"^OK ", "30 pairs: OK")
+    tap.like(run(c, "i9 ID " + "(" * 8000)[1], r"^BAD ",
+             "8000 '(' (CVE-2026-27857): BAD")
+    tap.is_(run(c, "i10 NOOP")[1], "OK NOOP completed.", "still served")
     c.close()
 
 with tap.section("commands of later states and unknown commands"):

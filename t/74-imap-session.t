@@ -287,6 +287,8 @@ with tap.section("ID, ENABLE, NAMESPACE"):
            "the client's name and version are logged")
     un, t = c.cmd("ID")
     tap.like(t, r"^BAD ", "ID without an argument")
+    un, t = c.cmd('ID ()')
+    tap.like(t, r"^BAD ", "ID with an empty list")
     un, t = c.cmd('ID ("name")')
     tap.like(t, r"^BAD ", "ID with an odd list")
     un, t = c.cmd("ID (%s)" % " ".join('"f%d" "v"' % i for i in range(31)))

@@ -24,18 +24,6 @@
 
 #include "copy.h"
 
-/* WEAK-BEGIN */
-#pragma weak imap_parser_args
-#pragma weak imap_parser_error
-#pragma weak imap_parser_literal_info
-#pragma weak imap_read_continue
-#pragma weak imap_literal_accept
-#pragma weak imap_literal_read
-#pragma weak imap_literal_refuse
-#pragma weak imap_arg_is_astring
-#pragma weak imap_parse_datetime
-/* WEAK-END */
-
 /* Read from the literal into the store in pieces of this size. */
 #define APPEND_CHUNK 16384
 

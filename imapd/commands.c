@@ -7,32 +7,6 @@
 
 #include "imap.h"
 
-/* WEAK-BEGIN: handlers not linked yet answer BAD (session.c checks fn) */
-#pragma weak cmd_capability
-#pragma weak cmd_noop
-#pragma weak cmd_logout
-#pragma weak cmd_id
-#pragma weak cmd_enable
-#pragma weak cmd_namespace
-#pragma weak cmd_check
-#pragma weak cmd_idle
-#pragma weak cmd_select
-#pragma weak cmd_close
-#pragma weak cmd_unselect
-#pragma weak cmd_expunge
-#pragma weak cmd_store
-#pragma weak cmd_copy
-#pragma weak cmd_append
-#pragma weak cmd_list
-#pragma weak cmd_create
-#pragma weak cmd_delete
-#pragma weak cmd_rename
-#pragma weak cmd_subscribe
-#pragma weak cmd_status
-#pragma weak cmd_fetch
-#pragma weak cmd_search
-/* WEAK-END */
-
 static const struct imap_command commands[] = {
 	{ "CAPABILITY",	cmd_capability,	CMD_AUTH, 0 },
 	{ "NOOP",	cmd_noop,	CMD_AUTH, 0 },

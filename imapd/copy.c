@@ -19,13 +19,6 @@
 #include "copy.h"
 #include "log.h"
 
-/* WEAK-BEGIN */
-#pragma weak imap_msgset
-#pragma weak imap_send_flags
-#pragma weak imap_sync
-#pragma weak imap_arg_is_astring
-/* WEAK-END */
-
 /* ---- the target transaction ---- */
 
 /* Does name (wire form) name the selected folder?  INBOX, also as the

@@ -19,11 +19,6 @@
 #include "log.h"
 #include "util.h"
 
-/* WEAK-BEGIN */
-#pragma weak imap_msgset
-#pragma weak imap_format_datetime
-/* WEAK-END */
-
 /* ---- parsing ---- */
 
 /* number (RFC 3501 9: unsigned 32-bit) from s[*pos..len); nz forbids 0

@@ -45,8 +45,9 @@ extern const struct proto imap_proto;
 void imap_login_main(struct login *l);
 void imap_session_main(struct session *s);
 
-/* Bad commands in a row before "* BYE" (Dovecot: 20 after login). */
-#define IMAP_LOGIN_BAD_MAX 10
+/* Bad commands before "* BYE": SECURITY.md G6 before login (in all),
+ * Dovecot's 20 in a row after it. */
+#define IMAP_LOGIN_BAD_MAX 3
 #define IMAP_SESSION_BAD_MAX 20
 
 /* ---- capabilities (capability.c) ---- */

@@ -44,11 +44,6 @@
 #include "specialuse.h"
 #include "util.h"
 
-/* WEAK-BEGIN */
-#pragma weak imap_arg_is_string
-#pragma weak imap_arg_is_atom
-/* WEAK-END */
-
 /* Patterns in one LIST (RFC 5258 3 sets no limit; clients send a few). */
 #define LIST_PATTERNS_MAX 100
 /* A pattern longer than this cannot match a name (shorter than PATH_MAX)

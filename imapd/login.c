@@ -517,6 +517,12 @@ one_command(struct ilogin *il)
 	case IMAP_READ_DONE:
 		return dispatch(il);
 	case IMAP_READ_BAD:
+		/* SECURITY.md G6: a literal above the pre-auth budget ends
+		 * the connection, as a client sending one is not logging in */
+		if (strncmp(imap_parser_error(il->p), "[TOOBIG]", 8) == 0) {
+			untagged(il, "BYE [TOOBIG] Command too long.");
+			return NEXT_CLOSE;
+		}
 		tagged(il, "BAD", "%s", imap_parser_error(il->p));
 		return NEXT_BAD;
 	case IMAP_READ_TIMEOUT:

@@ -17,12 +17,6 @@
 #include "log.h"
 #include "specialuse.h"
 
-/* WEAK-BEGIN */
-#pragma weak imap_unselect
-#pragma weak imap_arg_is_astring
-#pragma weak imap_arg_is_atom
-/* WEAK-END */
-
 /* A mailbox argument (RFC 3501 9: mailbox = "INBOX" / astring). */
 static int
 mailbox_arg(struct imap_cmd *c, const struct imap_arg *a, const char **name)

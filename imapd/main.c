@@ -11,11 +11,6 @@
  */
 #include "imap.h"
 
-/* WEAK-BEGIN */
-#pragma weak imap_login_main
-#pragma weak imap_session_main
-/* WEAK-END */
-
 static unsigned
 idle_timeout(const struct config *cfg)
 {

@@ -57,6 +57,8 @@ struct imap_parser {
 	struct level lv[IMAP_MAX_DEPTH + 1];
 	size_t depth;			/* open lists */
 	size_t nargs;			/* tokens so far */
+	size_t nargs_base;		/* nargs at the last streamed literal:
+					 * the token cap is per APPEND message */
 	size_t nlits;			/* literals kept */
 	size_t bytes;			/* line and kept literal bytes */
 	const char *err;
@@ -149,7 +151,7 @@ fail(struct imap_parser *p, const char *err)
 static int
 count_token(struct imap_parser *p)
 {
-	if (p->nargs >= IMAP_MAX_ARGS)
+	if (p->nargs - p->nargs_base >= IMAP_MAX_ARGS)
 		return fail(p, "Too many arguments");
 	return 0;
 }
@@ -534,7 +536,7 @@ imap_parser_reset(struct imap_parser *p)
 	p->state = P_START;
 	p->expect = X_SEP;
 	p->tag[0] = p->name[0] = '\0';
-	p->nargs = p->bytes = p->nlits = 0;
+	p->nargs = p->nargs_base = p->bytes = p->nlits = 0;
 	p->err = NULL;
 	p->lit_size = p->lit_got = 0;
 	p->lit_sync = p->lit_too_big = p->lit_nul = 0;
@@ -597,6 +599,7 @@ imap_parser_literal_streamed(struct imap_parser *p)
 	p->lit_buf = NULL;
 	add_string(p, IMAP_ARG_LITERAL, NULL, (size_t)p->lit_size,
 	    IMAP_ARG_STREAMED);
+	p->nargs_base = p->nargs;
 	p->state = P_ARGS;
 	p->expect = X_SEP;
 }

@@ -64,8 +64,13 @@
 #define IMAP_TAG_MAX 64
 #define IMAP_CMDNAME_MAX 32
 #define IMAP_MAX_DEPTH 32		/* list nesting */
-#define IMAP_MAX_ARGS 100000		/* tokens in one command */
-#define IMAP_MAX_CMD (1024 * 1024)	/* string and literal bytes */
+/* SECURITY.md G8, as Dovecot after CVE-2024-34055: 1000 tokens (for
+ * APPEND: per message) and 64 KiB of command text and kept literals */
+#define IMAP_MAX_ARGS 1000		/* tokens in one command */
+#define IMAP_MAX_CMD (64 * 1024)	/* string and literal bytes */
+/* Ranges in one sequence set: bounded by the line length anyway, but
+ * clients send long UID lists ("1,3,5,...") in one atom */
+#define SEQSET_MAX_RANGES 100000
 #define IMAP_LOGIN_MAX_CMD 8192		/* the same before login */
 
 enum imap_arg_type {
@@ -226,7 +231,7 @@ struct seqset {
 /*
  * Parse a sequence-set atom: "1", "2:4", "4:2" (same as 2:4), "*",
  * "5:*", "1,3:5,7", or "$" alone.  0 is never valid.  At most
- * IMAP_MAX_ARGS ranges.  0 on success, -1 on a syntax error.
+ * SEQSET_MAX_RANGES ranges.  0 on success, -1 on a syntax error.
  */
 int seqset_parse(const char *s, size_t len, struct seqset *out);
 void seqset_free(struct seqset *set);

@@ -18,10 +18,6 @@
 #include "search.h"
 #include "util.h"
 
-/* WEAK-BEGIN */
-#pragma weak seqset_format
-/* WEAK-END */
-
 #define SEARCH_RET_DATA (SEARCH_RET_MIN | SEARCH_RET_MAX | SEARCH_RET_ALL | \
 	SEARCH_RET_COUNT)
 
@@ -137,7 +133,7 @@ run(struct imap *im, struct imap_cmd *c, struct search_prog *p,
 		/* a message removed under us (its file gone before the
 		 * next sync: Maildir says EPERM) is one that does not
 		 * match (RFC 2180 4.1.2); the EXPUNGE follows */
-		if (m < 0 && (*sr == STORE_ENOENT || *sr == STORE_EPERM))
+		if (m < 0 && *sr == STORE_ENOENT)
 			m = 0;
 		if (m < 0)
 			return -1;

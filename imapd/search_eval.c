@@ -29,13 +29,6 @@
 #include "search.h"
 #include "util.h"
 
-/* WEAK-BEGIN */
-#pragma weak seqset_parse
-#pragma weak seqset_free
-#pragma weak seqset_resolve
-#pragma weak seqset_contains
-/* WEAK-END */
-
 #define CHUNK 16384
 #define FIELD_MAX MIME_MAX_FIELD	/* bytes of one header field kept */
 #define DECODED_MAX (4 * FIELD_MAX)	/* one field after RFC 2047 */

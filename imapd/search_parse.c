@@ -20,14 +20,6 @@
 #include "search.h"
 #include "util.h"
 
-/* WEAK-BEGIN */
-#pragma weak seqset_parse
-#pragma weak seqset_free
-#pragma weak imap_parse_date
-#pragma weak imap_arg_is_astring
-#pragma weak imap_arg_is_atom
-/* WEAK-END */
-
 enum key_arg { KA_NONE, KA_STRING, KA_HEADER, KA_DATE, KA_NUMBER,
 	KA_KEYWORD, KA_SEQSET, KA_KEY, KA_KEY2 };
 

@@ -1,7 +1,7 @@
 /*
  * seqset.c - sequence sets (RFC 3501 9 sequence-set, RFC 5182 "$").
  *
- * The client's text: at most IMAP_MAX_ARGS ranges, so memory is bounded
+ * The client's text: at most SEQSET_MAX_RANGES ranges, so memory is bounded
  * by that whatever the set looks like; resolving sorts and merges, so
  * membership is a binary search over disjoint ranges.
  */
@@ -65,7 +65,7 @@ seqset_parse(const char *s, size_t len, struct seqset *out)
 		return 0;
 	}
 	for (;;) {
-		if (out->n >= IMAP_MAX_ARGS || seq_number(s, len, &i, &a) < 0)
+		if (out->n >= SEQSET_MAX_RANGES || seq_number(s, len, &i, &a) < 0)
 			break;
 		b = a;
 		if (i < len && s[i] == ':' &&

@@ -81,8 +81,8 @@ find_command(struct imap *im, struct imap_cmd *c)
 		c->uid = 1;
 	}
 	cmd = imap_command_find(c->name, c->uid);
-	if (cmd == NULL || cmd->fn == NULL) {
-		if (cmd == NULL && !c->uid && (!strcasecmp(c->name, "LOGIN") ||
+	if (cmd == NULL) {
+		if (!c->uid && (!strcasecmp(c->name, "LOGIN") ||
 		    !strcasecmp(c->name, "AUTHENTICATE") ||
 		    !strcasecmp(c->name, "STARTTLS")))
 			cmd_bad(c, "Already logged in.");
@@ -127,7 +127,7 @@ read_command(struct imap_parser *p, struct io *io)
 	if (rr != IMAP_READ_LITERAL)
 		return rr;
 	cmd = imap_command_find(imap_parser_name(p), 0);
-	if (cmd != NULL && cmd->fn != NULL && (cmd->flags & CMD_STREAM))
+	if (cmd != NULL && (cmd->flags & CMD_STREAM))
 		return rr;
 	return imap_read_continue(p, io, 0);
 }

@@ -90,14 +90,6 @@ def no_recent(lines):
     return [ln for ln in lines if not re.fullmatch(r"\* \d+ RECENT", ln)]
 
 
-# common/mbox_sync.c: a refresh outside store_sync() (store_msg_open,
-# store_set_flags) marks removed messages MB_VANISHED and takes the new
-# file signature, so the next store_sync() returns early and reports
-# nothing until the file changes again.
-MBOX_REFRESH_BUG = ("mbox store: a refresh by msg_open/set_flags hides "
-                    "another session's EXPUNGE from the next store_sync")
-
-
 def uid_list(c):
     un, t = c.cmd("UID SEARCH ALL")
     return [int(x) for x in un[0].split()[2:]]
@@ -236,16 +228,11 @@ def run(store):
         un, t = b.cmd("EXPUNGE")
         tap.is_(no_recent(un)[:1], ["* 3 EXPUNGE"],
                 "%s: B removes message 3 (four)" % n)
-        if isinstance(store, Mbox):
-            tap.skip("%s: EXPUNGE after STORE.SILENT" % n, MBOX_REFRESH_BUG)
-            tap.skip("%s: EXPUNGE after STORE.SILENT" % n, MBOX_REFRESH_BUG)
-            a.cmd("NOOP")
-        else:
-            un, t = a.cmd("STORE 1 +FLAGS.SILENT (\\Answered)")
-            tap.is_(un, [], "%s: no EXPUNGE with STORE.SILENT" % n)
-            un, t = a.cmd("NOOP")
-            tap.is_(no_recent(un), ["* 3 EXPUNGE"],
-                    "%s: the EXPUNGE comes with the next NOOP" % n)
+        un, t = a.cmd("STORE 1 +FLAGS.SILENT (\\Answered)")
+        tap.is_(un, [], "%s: no EXPUNGE with STORE.SILENT" % n)
+        un, t = a.cmd("NOOP")
+        tap.is_(no_recent(un), ["* 3 EXPUNGE"],
+                "%s: the EXPUNGE comes with the next NOOP" % n)
         store.deliver("six")
         un, t = a.cmd("CHECK")
         tap.is_(no_recent(un), ["* 4 EXISTS"],
@@ -256,21 +243,18 @@ def run(store):
         b.close()
 
     with tap.section("%s: reading a message does not lose an EXPUNGE" % n):
-        if isinstance(store, Mbox):
-            tap.skip("%s: EXPUNGE after a body FETCH" % n, MBOX_REFRESH_BUG)
-        else:
-            store.reset([("one", "S"), ("two", "ST"), ("three", "S")])
-            a, b = Imap(srv), Imap(srv)
-            a.cmd("SELECT INBOX")
-            b.cmd("SELECT INBOX")
-            b.cmd("EXPUNGE")
-            un, t = a.cmd("FETCH 3 BODY.PEEK[HEADER.FIELDS (Subject)]")
-            tap.is_(un[1:2], ["Subject: three"], "%s: FETCH 3 body" % n)
-            un, t = a.cmd("NOOP")
-            tap.is_(no_recent(un), ["* 2 EXPUNGE"], "%s: then NOOP reports "
-                    "the EXPUNGE" % n)
-            a.close()
-            b.close()
+        store.reset([("one", "S"), ("two", "ST"), ("three", "S")])
+        a, b = Imap(srv), Imap(srv)
+        a.cmd("SELECT INBOX")
+        b.cmd("SELECT INBOX")
+        b.cmd("EXPUNGE")
+        un, t = a.cmd("FETCH 3 BODY.PEEK[HEADER.FIELDS (Subject)]")
+        tap.is_(un[1:2], ["Subject: three"], "%s: FETCH 3 body" % n)
+        un, t = a.cmd("NOOP")
+        tap.is_(no_recent(un), ["* 2 EXPUNGE"], "%s: then NOOP reports "
+                "the EXPUNGE" % n)
+        a.close()
+        b.close()
 
     with tap.section("%s: flag changes by others as FETCH FLAGS" % n):
         store.reset([("one", "S"), ("two", ""), ("three", "S")])

@@ -109,7 +109,7 @@ test_parse(void)
 static void
 test_limit(void)
 {
-	size_t n = IMAP_MAX_ARGS;
+	size_t n = SEQSET_MAX_RANGES;
 	char *s = xmalloc(2 * n + 2);
 	struct seqset set;
 
@@ -118,14 +118,14 @@ test_limit(void)
 		s[2 * i + 1] = ',';
 	}
 	tap_is_int(seqset_parse(s, 2 * n - 1, &set), 0,
-	    "seqset: IMAP_MAX_ARGS ranges are fine");
+	    "seqset: SEQSET_MAX_RANGES ranges are fine");
 	tap_is_int(set.n, n, "  all kept");
 	seqset_resolve(&set, 1);
 	tap_is_int(set.n, 1, "  merged into one");
 	seqset_free(&set);
 	s[2 * n] = '1';
 	tap_is_int(seqset_parse(s, 2 * n + 1, &set), -1,
-	    "seqset: IMAP_MAX_ARGS + 1 ranges are not");
+	    "seqset: SEQSET_MAX_RANGES + 1 ranges are not");
 	free(s);
 }
 

@@ -264,7 +264,7 @@ md_msg_open(struct store *st, unsigned i, struct msg_stream **out)
 	int fd = md_open_file(md, &st->msgs[i]);
 
 	if (fd < 0)
-		return errno == ENOENT ? STORE_EPERM : STORE_ETEMP;
+		return errno == ENOENT ? STORE_ENOENT : STORE_ETEMP;
 	s = xcalloc(1, sizeof(*s));
 	s->ms.read = md_stream_read;
 	s->ms.close = md_stream_close;

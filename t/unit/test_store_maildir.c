@@ -393,7 +393,7 @@ test_gone_message(void)
 	if (open_home(home, POP3, &st) != STORE_OK)
 		return;
 	unlink(mpath(home, "new", "7100.a"));
-	tap_is_int(store_msg_open(st, 0, &ms), STORE_EPERM,
+	tap_is_int(store_msg_open(st, 0, &ms), STORE_ENOENT,
 	    "maildir_message_removed_by_other_is_error_not_crash");
 	tap_is_int(store_wire_size(st, 0), -1,
 	    "maildir_size_of_removed_message_is_minus_1");

@@ -131,8 +131,8 @@ run(struct imap *im, struct imap_cmd *c, struct search_prog *p,
 		int m = search_match_store(p, st, i, sr);
 
 		/* a message removed under us (its file gone before the
-		 * next sync: Maildir says EPERM) is one that does not
-		 * match (RFC 2180 4.1.2); the EXPUNGE follows */
+		 * next sync) is one that does not match (RFC 2180
+		 * 4.1.2); the EXPUNGE follows */
 		if (m < 0 && *sr == STORE_ENOENT)
 			m = 0;
 		if (m < 0)

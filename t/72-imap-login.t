@@ -24,6 +24,9 @@ AUTH_CAPS = ("IMAP4rev1 LITERAL+ ID ENABLE IDLE NAMESPACE UIDPLUS MOVE "
              "LIST-STATUS ESEARCH SEARCHRES MULTIAPPEND STATUS=SIZE "
              "APPENDLIMIT=52428800")
 FAILED = "NO [AUTHENTICATIONFAILED] Authentication failed."
+# Before login the third BAD on a connection (in all, not in a row) gets
+# "* BYE Too many invalid commands." (imapd/imap.h, SECURITY.md G6).
+IMAP_LOGIN_BAD_MAX = 3
 
 
 def b64(s):
@@ -65,6 +68,38 @@ def logged_in(c, tag):
     return t
 
 
+class Hostile:
+    """Connections for a series of commands that each provoke a BAD.
+
+    bad() is the connection for the next such command: a new one once
+    the current one has had IMAP_LOGIN_BAD_MAX - 1 BADs, so each check
+    still gets its own answer instead of the BYE of the bad-command limit
+    (tested in its own section).  c is the current connection, for the
+    commands in between that do not provoke a BAD."""
+
+    def __init__(self, s=srv):
+        self.s = s
+        self.c = conn(s)
+        self.bads = 0
+        self.conns = 1
+
+    def bad(self):
+        if self.bads >= IMAP_LOGIN_BAD_MAX - 1:
+            self.c.close()
+            self.c = conn(self.s)
+            self.bads = 0
+            self.conns += 1
+        self.bads += 1
+        return self.c
+
+    def run(self, line):
+        """run() for a command that is to get a BAD."""
+        return run(self.bad(), line)
+
+    def close(self):
+        self.c.close()
+
+
 with tap.section("greeting and CAPABILITY"):
     c = srv.connect()
     tap.is_(c.readline(), GREETING, "greeting lists the pre-auth capabilities")
@@ -92,37 +127,40 @@ with tap.section("pipelined commands"):
     c.close()
 
 with tap.section("ID (RFC 2971) before login"):
-    c = conn()
+    h = Hostile()
+    c = h.c
     u, t = run(c, "i1 ID NIL")
     tap.is_(u, ['* ID ("name" "postern")'], "ID NIL: our name")
     tap.like(t, r"^OK ", "ID NIL: OK")
     u, t = run(c, 'i2 ID ("name" "imaplib" "version" NIL)')
     tap.is_(u, ['* ID ("name" "postern")'], "ID with a field list")
     tap.like(t, r"^OK ", "ID with a list: OK")
-    tap.like(run(c, 'i3 ID ("name")')[1], r"^BAD ", "odd number of strings: BAD")
-    tap.like(run(c, "i4 ID")[1], r"^BAD ", "no argument: BAD")
-    tap.like(run(c, 'i5 ID (name "x")')[1], r"^BAD ", "atom field: BAD")
-    tap.like(run(c, 'i6 ID ("%s" "x")' % ("f" * 31))[1], r"^BAD ",
+    tap.like(h.run('i3 ID ("name")')[1], r"^BAD ", "odd number of strings: BAD")
+    tap.like(h.run("i4 ID")[1], r"^BAD ", "no argument: BAD")
+    tap.like(h.run('i5 ID (name "x")')[1], r"^BAD ", "atom field: BAD")
+    tap.like(h.run('i6 ID ("%s" "x")' % ("f" * 31))[1], r"^BAD ",
              "field over 30 octets: BAD")
     pairs = " ".join('"f%d" "v"' % i for i in range(31))
-    tap.like(run(c, "i7 ID (%s)" % pairs)[1], r"^BAD ",
+    tap.like(h.run("i7 ID (%s)" % pairs)[1], r"^BAD ",
              "31 field-value pairs: BAD (RFC 2971 3.3)")
     pairs = " ".join('"f%d" "v"' % i for i in range(30))
-    tap.like(run(c, "i8 ID (%s)" % pairs)[1], r"^OK ", "30 pairs: OK")
-    tap.like(run(c, "i9 ID " + "(" * 8000)[1], r"^BAD ",
+    tap.like(run(h.c, "i8 ID (%s)" % pairs)[1], r"^OK ",
+             "30 pairs: OK (after a BAD on the same connection)")
+    tap.like(h.run("i9 ID " + "(" * 8000)[1], r"^BAD ",
              "8000 '(' (CVE-2026-27857): BAD")
-    tap.is_(run(c, "i10 NOOP")[1], "OK NOOP completed.", "still served")
-    c.close()
+    tap.is_(run(h.c, "i10 NOOP")[1], "OK NOOP completed.",
+            "still served after two BADs")
+    h.close()
 
 with tap.section("commands of later states and unknown commands"):
-    c = conn()
+    h = Hostile()
     for i, cmd in enumerate(["ENABLE IDLE", "SELECT INBOX", "LIST \"\" *",
                              "FETCH 1 FLAGS", "UID FETCH 1 FLAGS", "IDLE"]):
-        tap.like(run(c, "s%d %s" % (i, cmd))[1], r"^BAD ",
+        tap.like(h.run("s%d %s" % (i, cmd))[1], r"^BAD ",
                  "%s before login: BAD" % cmd.split()[0])
-    tap.like(run(c, "s9 XYZZY")[1], r"^BAD ", "unknown command: BAD")
-    tap.is_(run(c, "s10 NOOP")[1], "OK NOOP completed.", "still served")
-    c.close()
+    tap.like(h.run("s9 XYZZY")[1], r"^BAD ", "unknown command: BAD")
+    tap.is_(run(h.c, "s10 NOOP")[1], "OK NOOP completed.", "still served")
+    h.close()
 
 with tap.section("LOGIN with an atom, quoted strings, literals, LITERAL+"):
     c = conn()
@@ -179,12 +217,13 @@ with tap.section("LOGIN failures"):
     c.close()
     srv.wait_idle()
 
-    c = conn()
+    h = Hostile()
     for i, args in enumerate(["", "alice", "alice secret extra",
                               "(alice) secret", "alice (secret)", "al%ce x"]):
-        tap.like(run(c, "g%d LOGIN %s" % (i, args))[1], r"^BAD ",
+        tap.like(h.run("g%d LOGIN %s" % (i, args))[1], r"^BAD ",
                  "LOGIN %r: BAD" % args)
-    c.close()
+    tap.is_(run(h.c, "g9 NOOP")[1], "OK NOOP completed.", "still served")
+    h.close()
     srv.wait_idle()
 
     c = conn()
@@ -292,43 +331,49 @@ with tap.section("AUTHENTICATE LOGIN"):
     c.close()
 
 with tap.section("cancel, bad base64, unknown mechanisms"):
-    c = conn()
+    # a cancelled or failed SASL exchange is a BAD: it counts too
+    h = Hostile()
+    c = h.bad()
     c.send("c1 AUTHENTICATE PLAIN\r\n")
     c.readline()
     c.send("*\r\n")
     tap.like(reply(c, "c1")[1], r"^BAD ", "'*' cancels: BAD (RFC 3501 6.2.2)")
+    c = h.bad()
     c.send("c2 AUTHENTICATE LOGIN\r\n")
     c.readline()
     c.send("*\r\n")
     tap.like(reply(c, "c2")[1], r"^BAD ", "'*' at the username prompt")
+    c = h.bad()
     c.send("c3 AUTHENTICATE LOGIN\r\n")
     c.readline()
     c.send(b64("alice") + "\r\n")
     c.readline()
     c.send("*\r\n")
     tap.like(reply(c, "c3")[1], r"^BAD ", "'*' at the password prompt")
+    c = h.bad()
     c.send("c4 AUTHENTICATE PLAIN\r\n")
     c.readline()
     c.send("!!!!\r\n")
     tap.like(reply(c, "c4")[1], r"^BAD ",
              "bad base64 in a response: BAD (CVE-2025-59028 class)")
-    tap.like(run(c, "c5 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA")[1], r"^BAD ",
+    tap.like(h.run("c5 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA")[1], r"^BAD ",
              "initial response without padding: BAD")
-    tap.is_(run(c, "c6 NOOP")[1], "OK NOOP completed.", "still served")
-    c.close()
+    tap.is_(run(h.c, "c6 NOOP")[1], "OK NOOP completed.", "still served")
+    h.close()
 
-    c = conn()
-    tap.like(run(c, "u1 AUTHENTICATE CRAM-MD5")[1], r"^NO ",
+    h = Hostile()
+    tap.like(run(h.c, "u1 AUTHENTICATE CRAM-MD5")[1], r"^NO ",
              "unsupported mechanism: NO")
-    tap.like(run(c, "u2 AUTHENTICATE")[1], r"^BAD ", "no mechanism: BAD")
-    tap.like(run(c, 'u3 AUTHENTICATE "PLAIN"')[1], r"^BAD ",
+    tap.like(h.run("u2 AUTHENTICATE")[1], r"^BAD ", "no mechanism: BAD")
+    tap.like(h.run('u3 AUTHENTICATE "PLAIN"')[1], r"^BAD ",
              "mechanism as a quoted string: BAD (auth-type is an atom)")
-    tap.like(run(c, "u4 AUTHENTICATE PLAIN a b")[1], r"^BAD ",
+    tap.like(h.run("u4 AUTHENTICATE PLAIN a b")[1], r"^BAD ",
              "two initial responses: BAD")
+    c = h.c
     c.send("u5 AUTHENTICATE PLAIN " + b64("\0alice\0secret") + "\r\n")
     tap.like(logged_in(c, "u5"), r"^OK \[CAPABILITY ",
              "a later AUTHENTICATE on the same connection works")
-    c.close()
+    h.close()
 
 with tap.section("auth_mechanisms = plain"):
     ps = env.start("imapd", conf={"auth_mechanisms": "plain"})
@@ -340,17 +385,17 @@ with tap.section("auth_mechanisms = plain"):
     c.close()
     ps.stop()
 
-with tap.section("the bad-command limit"):
+with tap.section("the bad-command limit (SECURITY.md G6: 3 before login)"):
     c = conn()
-    for i in range(9):
+    for i in range(2):
         c.send("z%d BOGUS\r\n" % i)
     c.send("zz NOOP\r\n")
     u, t = reply(c, "zz")
-    tap.is_(t, "OK NOOP completed.", "nine BADs: still served")
+    tap.is_(t, "OK NOOP completed.", "two BADs: still served")
     c.send("zlast BOGUS\r\n")
-    tap.like(c.readline(), r"^zlast BAD ", "the tenth BAD")
+    tap.like(c.readline(), r"^zlast BAD ", "the third BAD")
     tap.is_(c.readline(), "* BYE Too many invalid commands.",
-            "then BYE (IMAP_LOGIN_BAD_MAX = 10)")
+            "then BYE (IMAP_LOGIN_BAD_MAX = 3)")
     tap.ok(c.closed_within(env.timeout), "and the connection is closed")
     c.close()
 
@@ -361,16 +406,28 @@ with tap.section("NUL, overlong lines, big literals"):
     c.send(b'n2 LOGIN "al\0ice" secret\r\n')
     tap.like(c.readline(), r"^(n2|\*) BAD ",
              "NUL in a quoted string: BAD (CVE-2019-11500)")
+    c.close()
+    c = conn()
     c.send(b"n3 NOOP " + b"x" * 20000 + b"\r\n")
     line = c.readline()
     tap.like(line, r"^(\*|n3) BAD ", "a 20000-byte line: BAD")
     tap.is_(run(c, "n4 NOOP")[1], "OK NOOP completed.", "still served")
-    c.send("n5 LOGIN alice {100000}\r\n")
-    line = c.readline()
-    tap.like(line, r"^n5 BAD ", "a 100000-byte literal before login: BAD, "
-             "no continuation request")
-    tap.is_(run(c, "n6 NOOP")[1], "OK NOOP completed.", "still served")
     c.close()
+    # G6: the pre-auth budget is 8192 bytes of line and literals
+    for size, ok in ((8100, True), (8192, False), (100000, False)):
+        c = conn()
+        c.send("n5 LOGIN alice {%d}\r\n" % size)
+        line = c.readline()
+        if ok:
+            tap.is_(line, "+ OK", "a %d-byte literal before login: "
+                    "continuation request" % size)
+        else:
+            tap.is_(line, "* BYE [TOOBIG] Command too long.",
+                    "a %d-byte literal before login: BYE, no continuation "
+                    "request" % size)
+            tap.ok(c.closed_within(env.timeout), "and the connection is "
+                   "closed")
+        c.close()
 
 with tap.section("ALPACA: an HTTP request as the first line"):
     for req in ["GET / HTTP/1.1", "POST /login HTTP/1.0"]:

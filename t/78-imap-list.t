@@ -247,17 +247,45 @@ with tap.section("LIST syntax errors"):
     pats = " ".join('"p%d"' % i for i in range(101))
     un, t = c.cmd('LIST "" (%s)' % pats)
     tap.like(t, r"^NO \[LIMIT\] ", "101 patterns: NO [LIMIT]")
+    # LIST_PATTERN_BYTES in list.c is 64 KiB like IMAP_MAX_CMD, so a
+    # command cannot carry that much pattern text: the parser's cap on
+    # line and literal bytes (SECURITY.md G8) answers first
+    many = b" ".join(b"{1000+}\r\n" + (b"x%d" % i).ljust(1000, b"y")
+                     for i in range(60))
+    un, t = c.cmd(b'LIST "" (' + many + b")")
+    tap.like(t, r"^OK ", "60 patterns of 1000 bytes (under IMAP_MAX_CMD): OK")
     many = b" ".join(b"{1000+}\r\n" + (b"x%d" % i).ljust(1000, b"y")
                      for i in range(70))
     un, t = c.cmd(b'LIST "" (' + many + b")")
-    tap.like(t, r"^NO \[LIMIT\] ", "70000 bytes of patterns: NO [LIMIT]")
-    un, t = c.cmd(b'LIST "" {100000+}\r\n' + b"%" * 100000)
+    tap.like(t, r"^(BAD|NO) (\[TOOBIG\] |Command too long)",
+             "70000 bytes of patterns: over IMAP_MAX_CMD, refused")
+    tap.is_(c.cmd('LIST "" "INBOX"'),
+            (['* LIST (\\HasNoChildren) "/" INBOX'], "OK List completed."),
+            "  and the connection stays usable")
+    un, t = c.cmd(b'LIST "" {60000+}\r\n' + b"%" * 60000)
     tap.is_((un, t[:3]), (['* LIST (\\HasNoChildren) "/" INBOX',
                            '* LIST (\\HasChildren) "/" "Fruit"',
                            '* LIST (\\HasNoChildren) "/" "Tofu"',
                            '* LIST (\\Noselect \\HasChildren) "/" "a"'],
                           "OK "),
-            "100000 wildcards are one")
+            "60000 wildcards (under IMAP_MAX_CMD) are one")
+    for sync in (False, True):
+        if sync:
+            c.n += 1
+            tag = "a%d" % c.n
+            c.c.send(tag.encode() + b' LIST "" {70000}\r\n')
+            t = c.c.readline()
+            tap.like(t, r"^%s (BAD|NO) \[TOOBIG\] " % tag,
+                     "a {70000} pattern: BAD/NO [TOOBIG], no continuation "
+                     "request")
+        else:
+            un, t = c.cmd(b'LIST "" {70000+}\r\n' + b"%" * 70000)
+            tap.like(t, r"^(BAD|NO) \[TOOBIG\] ",
+                     "a {70000+} pattern: BAD/NO [TOOBIG]", un)
+        tap.is_(c.cmd('LIST "" "INBOX"'),
+                (['* LIST (\\HasNoChildren) "/" INBOX'],
+                 "OK List completed."),
+                "  and the connection stays usable (in sync)")
     un, t = c.cmd(b'LIST "" {20000+}\r\n' + b"a%" * 10000)
     tap.is_((un, t[:3]), ([], "OK "), "a pattern longer than any name")
     c.close()

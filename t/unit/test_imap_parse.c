@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,6 +357,79 @@ many_tokens(struct imap_parser *p, size_t total)
 	}
 }
 
+/* tap_is_int() with a printf name. */
+static void __attribute__((format(printf, 3, 4)))
+is_int_f(long long got, long long want, const char *fmt, ...)
+{
+	char name[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	tap_is_int(got, want, name);
+}
+
+/*
+ * An APPEND-style command: message i takes shares[i] tokens, "x" atoms
+ * then its literal, which is streamed; then tail atoms end the command.
+ * IMAP_MAX_ARGS counts per message (nargs_base in parse.c).
+ */
+static enum imap_parse_result
+stream_shares(struct imap_parser *p, const size_t *shares, size_t n,
+    size_t tail)
+{
+	static char line[IO_LINE_MAX + 1];
+	enum imap_parse_result r = IMAP_PARSE_ERROR;
+	size_t len;
+
+	imap_parser_reset(p);
+	for (size_t i = 0; i <= n; i++) {
+		size_t k = i < n ? shares[i] - 1 : tail;
+
+		len = i == 0 ? (size_t)sprintf(line, "a APPEND") : 0;
+		for (size_t j = 0; j < k; j++)
+			len += (size_t)sprintf(line + len, " x");
+		if (i < n)
+			len += (size_t)sprintf(line + len, " {1+}");
+		r = imap_parser_feed_line(p, line, len);
+		if (i == n || r != IMAP_PARSE_LITERAL)
+			break;
+		imap_parser_literal_streamed(p);
+	}
+	return r;
+}
+
+/* A command of total bytes of line text: lines of one long atom each,
+ * joined by {0+} literals (kept, but of no bytes). */
+static enum imap_parse_result
+cmd_of_bytes(struct imap_parser *p, size_t total)
+{
+	static char line[IO_LINE_MAX + 1];
+	enum imap_parse_result r;
+	size_t left = total, len;
+	int first = 1;
+
+	imap_parser_reset(p);
+	for (;;) {
+		int last = left <= 16000;
+
+		len = last ? left : 16000;
+		memset(line, 'x', len);
+		if (first)
+			memcpy(line, "a X ", 4);
+		else
+			line[0] = ' ';
+		if (!last)
+			memcpy(line + len - 5, " {0+}", 5);
+		r = imap_parser_feed_line(p, line, len);
+		left -= len;
+		first = 0;
+		if (last || r != IMAP_PARSE_LITERAL)
+			return r;
+	}
+}
+
 static void
 test_limits(void)
 {
@@ -404,6 +478,86 @@ test_limits(void)
 	    "limits: IMAP_MAX_ARGS + 1 tokens are not");
 	tap_is_str(imap_parser_error(P), "Too many arguments",
 	    "  with the error");
+	/* a kept literal is a token of the same command: no new count */
+	for (int d = -1; d <= 1; d++) {
+		size_t k = IMAP_MAX_ARGS - 2 + (size_t)d;
+
+		imap_parser_reset(P);
+		n = (size_t)sprintf(buf, "a X");
+		for (size_t j = 0; j < k; j++)
+			n += (size_t)sprintf(buf + n, " x");
+		n += (size_t)sprintf(buf + n, " {0}");
+		is_int_f(imap_parser_feed_line(P, buf, n), IMAP_PARSE_LITERAL,
+		    "limits: %zu atoms and a kept literal", k);
+		is_int_f(feed(P, " x"), d <= 0 ? IMAP_PARSE_DONE :
+		    IMAP_PARSE_ERROR, "  then one more token: IMAP_MAX_ARGS "
+		    "%+d in all%s", d, d <= 0 ? "" : ": refused");
+	}
+	tap_is_str(imap_parser_error(P), "Too many arguments",
+	    "  with the error");
+	/* APPEND: the cap is per streamed message, not for the command */
+	{
+		size_t at[3] = { IMAP_MAX_ARGS, IMAP_MAX_ARGS, IMAP_MAX_ARGS };
+		size_t below[3] = { IMAP_MAX_ARGS - 1, IMAP_MAX_ARGS - 1,
+		    IMAP_MAX_ARGS - 1 };
+		size_t over[2] = { IMAP_MAX_ARGS, IMAP_MAX_ARGS + 1 };
+
+		tap_is_int(stream_shares(P, below, 3, IMAP_MAX_ARGS - 1),
+		    IMAP_PARSE_DONE, "limits: APPEND stream, IMAP_MAX_ARGS - 1 "
+		    "tokens per message: fine");
+		tap_is_int(stream_shares(P, at, 3, IMAP_MAX_ARGS),
+		    IMAP_PARSE_DONE, "limits: APPEND stream, IMAP_MAX_ARGS "
+		    "tokens per message and after the last: fine");
+		is_int_f(imap_args_count(imap_parser_args(P)),
+		    4 * IMAP_MAX_ARGS, "  %d tokens in all, all kept",
+		    4 * IMAP_MAX_ARGS);
+		tap_is_int(stream_shares(P, over, 2, 0), IMAP_PARSE_ERROR,
+		    "limits: APPEND stream, IMAP_MAX_ARGS + 1 in the second "
+		    "message: refused");
+		tap_is_str(imap_parser_error(P), "Too many arguments",
+		    "  with the error");
+		tap_is_int(stream_shares(P, at, 1, IMAP_MAX_ARGS + 1),
+		    IMAP_PARSE_ERROR, "limits: APPEND stream, IMAP_MAX_ARGS + 1 "
+		    "after the last message: refused");
+		tap_is_str(imap_parser_error(P), "Too many arguments",
+		    "  with the error");
+	}
+
+	/* bytes: IMAP_MAX_CMD of line text in all (lines joined by {0+}) */
+	for (int d = -1; d <= 1; d++) {
+		is_int_f(cmd_of_bytes(P, IMAP_MAX_CMD + (size_t)d),
+		    d <= 0 ? IMAP_PARSE_DONE : IMAP_PARSE_ERROR,
+		    "limits: IMAP_MAX_CMD %+d bytes of lines: %s", d,
+		    d <= 0 ? "fine" : "refused");
+	}
+	tap_is_str(imap_parser_error(P), "Command too long", "  with the error");
+	/* ... and of line and literal together */
+	for (int d = -1; d <= 1; d++) {
+		size_t size = IMAP_MAX_CMD - 11 + (size_t)d;
+		char *lit = xmalloc(size);
+
+		imap_parser_reset(P);
+		n = (size_t)sprintf(buf, "a X {%zu}", size);
+		is_int_f((long long)n, 11, "limits: \"%s\" is 11 bytes", buf);
+		tap_is_int(imap_parser_feed_line(P, buf, n), IMAP_PARSE_LITERAL,
+		    "  literal announced");
+		imap_parser_literal_info(P, &li);
+		is_int_f(li.too_big, d > 0, "limits: line and literal of "
+		    "IMAP_MAX_CMD %+d bytes: too_big %d", d, d > 0);
+		memset(lit, 'y', size);
+		imap_parser_feed_literal(P, lit, size);
+		is_int_f(feed(P, ""), d <= 0 ? IMAP_PARSE_DONE :
+		    IMAP_PARSE_ERROR, "  fed: %s", d <= 0 ? "kept" :
+		    "refused");
+		if (d <= 0)
+			tap_ok(imap_parser_args(P)[0].len == size,
+			    "  the literal kept whole");
+		else
+			tap_is_str(imap_parser_error(P),
+			    "[TOOBIG] Literal too large", "  with [TOOBIG]");
+		free(lit);
+	}
+	imap_parser_reset(P);
 
 	/* bytes: the login parser's budget is IMAP_LOGIN_MAX_CMD */
 	for (int d = -1; d <= 1; d++) {
@@ -500,6 +654,31 @@ many_literals(struct imap_parser *p, size_t k)
 	return r;
 }
 
+/* IMAP_MAX_LITERALS in parse.c: kept literals in one command. */
+#define MAX_LITERALS 1000
+
+/* before kept "{0}" literals, a streamed one, then after kept ones. */
+static enum imap_parse_result
+literals_around_stream(struct imap_parser *p, size_t before, size_t after)
+{
+	enum imap_parse_result r;
+
+	imap_parser_reset(p);
+	r = feed(p, "a APPEND X {0}");
+	for (size_t i = 1; i < before && r == IMAP_PARSE_LITERAL; i++)
+		r = feed(p, " {0}");
+	if (r == IMAP_PARSE_LITERAL)
+		r = feed(p, " {5+}");
+	if (r != IMAP_PARSE_LITERAL)
+		return r;
+	imap_parser_literal_streamed(p);
+	for (size_t i = 0; i < after && r == IMAP_PARSE_LITERAL; i++)
+		r = feed(p, " {0}");
+	if (r == IMAP_PARSE_LITERAL)
+		r = feed(p, "");
+	return r;
+}
+
 /* Peak memory growth, in KiB, of feeding the worst input to a parser:
  * "()" over and over (the cheapest token that allocates), in lines
  * joined by {0+}, until the parser stops it. */
@@ -534,10 +713,26 @@ worst_case_kib(size_t max_cmd)
 static void
 test_memory(void)
 {
-	tap_is_int(many_literals(P, 1000), IMAP_PARSE_DONE,
-	    "limits: 1000 literals in a command are fine");
-	tap_is_int(many_literals(P, 1001), IMAP_PARSE_ERROR,
-	    "limits: 1001 are not");
+	/* in one message each literal is a token, and IMAP_MAX_ARGS is not
+	 * above the literal cap: the argument cap comes first */
+	tap_is_int(many_literals(P, IMAP_MAX_ARGS), IMAP_PARSE_DONE,
+	    "limits: IMAP_MAX_ARGS literals in a command are fine");
+	tap_is_int(many_literals(P, IMAP_MAX_ARGS + 1), IMAP_PARSE_ERROR,
+	    "limits: IMAP_MAX_ARGS + 1 literals in one message are not: "
+	    "the argument cap comes first");
+	tap_is_str(imap_parser_error(P), "Too many arguments", "  with the error");
+	/* the literal cap counts kept literals in the whole command: a
+	 * streamed literal (APPEND) starts a new token count but not a new
+	 * literal count */
+	tap_is_int(literals_around_stream(P, 600, MAX_LITERALS - 601),
+	    IMAP_PARSE_DONE, "limits: IMAP_MAX_LITERALS - 1 kept literals "
+	    "around a streamed one are fine");
+	tap_is_int(literals_around_stream(P, 600, MAX_LITERALS - 600),
+	    IMAP_PARSE_DONE, "limits: IMAP_MAX_LITERALS kept literals "
+	    "around a streamed one are fine");
+	tap_is_int(literals_around_stream(P, 600, MAX_LITERALS - 599),
+	    IMAP_PARSE_ERROR, "limits: IMAP_MAX_LITERALS + 1 kept literals "
+	    "are not, with under IMAP_MAX_ARGS tokens per message");
 	tap_is_str(imap_parser_error(P), "Too many literals", "  with the error");
 	imap_parser_reset(P);
 	for (int login = 0; login <= 1; login++) {
@@ -848,23 +1043,33 @@ test_reader(void)
 	imap_parser_free(P);
 	P = imap_parser_new(IMAP_MAX_CMD);
 
-	/* after login a non-sync literal over the limit is thrown away */
-	reader_open();
-	pid2 = fork();
-	if (pid2 == 0) {
-		char *huge = xcalloc(1, IMAP_MAX_CMD + 100);
+	/* after login a non-sync literal over the limit is thrown away
+	 * (RFC 7888 4, choice 1), whatever its size: just over the limit,
+	 * and the size of the old 1 MiB limit + 100 */
+	for (int k = 0; k < 2; k++) {
+		size_t hsize = k == 0 ? IMAP_MAX_CMD + 100 : 1048576 + 100;
 
-		SEND("a X {1048677+}\r\n");
-		memset(huge, 'z', IMAP_MAX_CMD + 100);
-		send_peer(huge, IMAP_MAX_CMD + 100);
-		SEND(" y\r\nb NOOP\r\n");
-		_exit(0);
+		reader_open();
+		pid2 = fork();
+		if (pid2 == 0) {
+			char *huge = xcalloc(1, hsize), ann[64];
+			int an = snprintf(ann, sizeof(ann), "a X {%zu+}\r\n",
+			    hsize);
+
+			send_peer(ann, (size_t)an);
+			memset(huge, 'z', hsize);
+			send_peer(huge, hsize);
+			SEND(" y\r\nb NOOP\r\n");
+			_exit(0);
+		}
+		expect_bad("a", "[TOOBIG] Literal too large", k == 0 ?
+		    "reader: non-sync literal of IMAP_MAX_CMD + 100 bytes" :
+		    "reader: non-sync literal of 1 MiB + 100 bytes");
+		expect_cmd(0, "b NOOP | ", "  read and thrown away: in sync");
+		tap_is_str(sent(), "", "  no continuation request, no BYE");
+		waitpid(pid2, NULL, 0);
+		reader_close();
 	}
-	expect_bad("a", "[TOOBIG] Literal too large",
-	    "reader: non-sync literal over IMAP_MAX_CMD");
-	expect_cmd(0, "b NOOP | ", "  read and thrown away: in sync");
-	waitpid(pid2, NULL, 0);
-	reader_close();
 	if (pid > 0) {
 		int status;
 

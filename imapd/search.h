@@ -27,7 +27,7 @@
 /* Limits on one program (SECURITY.md G6).  Every BODY or TEXT key scans
  * every decoded body byte, so those are bounded tighter than the rest;
  * Dovecot has no fixed number, these are far above what clients send. */
-#define SEARCH_MAX_KEYS 1000	/* keys, parentheses, NOT and OR counted */
+#define SEARCH_MAX_KEYS 500	/* keys, parentheses, NOT and OR counted */
 #define SEARCH_MAX_DEPTH 64	/* nesting of NOT, OR and parentheses */
 #define SEARCH_MAX_TEXT 64	/* BODY and TEXT keys */
 

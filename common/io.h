@@ -34,7 +34,10 @@
 typedef struct ssl_st SSL;
 typedef struct ssl_ctx_st SSL_CTX;
 
-#define IO_INBUF_SIZE  16384	/* > the longest line any state accepts */
+/* > the longest line any state accepts: an IMAP command line may be as
+ * long as Dovecot's imap_max_line_length (64 KiB), for the long UID sets
+ * clients send; pop3d and the pre-auth states ask for far less */
+#define IO_INBUF_SIZE  65536
 #define IO_OUTBUF_SIZE 65536	/* flushed in writes of up to this size */
 /* The longest line io_readline() can return: the line plus CRLF must fit. */
 #define IO_LINE_MAX (IO_INBUF_SIZE - 2)

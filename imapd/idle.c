@@ -64,8 +64,12 @@ idle_done(struct imap *im, struct imap_cmd *c)
 	size_t len;
 	enum io_status st = io_readline(im->io, line, sizeof(line) - 1, &len);
 
-	if (st == IO_TOOLONG)
-		return cmd_bad(c, "Expected DONE.");
+	if (st == IO_TOOLONG) {
+		/* the skipped line may have announced a literal whose bytes
+		 * would be read as commands (parse.c too_long) */
+		io_puts(im->io, "* BYE [TOOBIG] Line too long.\r\n");
+		return CMD_CLOSE;
+	}
 	if (st != IO_OK)
 		return CMD_CLOSE;
 	if (len != 4 || strncasecmp(line, "DONE", 4) != 0)

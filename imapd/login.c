@@ -324,9 +324,9 @@ sasl_step(struct ilogin *il, const char *challenge, unsigned char *out,
 		untagged(il, "BYE Disconnected for inactivity.");
 		return STEP_CLOSE;
 	}
-	if (st == IO_TOOLONG) {
-		tagged(il, "BAD", "SASL response too long.");
-		return STEP_BAD;
+	if (st == IO_TOOLONG) {	/* past any credentials' size: not a login */
+		untagged(il, "BYE [TOOBIG] SASL response too long.");
+		return STEP_CLOSE;
 	}
 	if (st != IO_OK)
 		return STEP_CLOSE;
@@ -487,9 +487,9 @@ peek_first_line(struct ilogin *il)
 		untagged(il, "BYE Disconnected for inactivity.");
 		return NEXT_CLOSE;
 	}
-	if (st == IO_TOOLONG) {	/* skipped: what the reader would say */
-		untagged(il, "BAD Command line too long.");
-		return NEXT_BAD;
+	if (st == IO_TOOLONG) {	/* as the reader does (parse.c too_long) */
+		untagged(il, "BYE [TOOBIG] Line too long.");
+		return NEXT_CLOSE;
 	}
 	if (st != IO_OK || looks_like_http(line, len))
 		return NEXT_CLOSE;

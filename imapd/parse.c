@@ -672,6 +672,22 @@ discard_literal(struct imap_parser *p, struct io *io, uint64_t n)
 }
 
 /*
+ * A line longer than IO_LINE_MAX: io_readline() skipped it, so what it
+ * ended with cannot be seen.  If that was "{n+}", the client is sending
+ * n bytes of literal now, and reading them as commands would run
+ * whatever the literal holds (a search string, a message).  So the
+ * connection ends, as RFC 7888 4 allows for a literal the server will
+ * not take.
+ */
+static enum io_status
+too_long(struct io *io)
+{
+	io_puts(io, "* BYE [TOOBIG] Line too long.\r\n");
+	io_flush(io);
+	return IO_ERROR;
+}
+
+/*
  * A non-synchronizing literal of the command being skipped has been
  * read: the next line is still part of the command, and so on while
  * lines end in non-synchronizing literals.  A synchronizing one ends it:
@@ -686,7 +702,7 @@ skip_rest(struct imap_parser *p, struct io *io)
 	for (;;) {
 		st = io_readline(io, p->line, IO_LINE_MAX, &len);
 		if (st == IO_TOOLONG)
-			return IO_OK;	/* its end cannot be seen */
+			return too_long(io);
 		if (st != IO_OK)
 			return st;
 		note_trailing_literal(p, p->line, len);
@@ -755,7 +771,7 @@ read_lines(struct imap_parser *p, struct io *io, int stream)
 		st = io_readline(io, p->line, IO_LINE_MAX, &len);
 		if (st == IO_TOOLONG) {
 			fail(p, "Line too long");
-			return IMAP_READ_BAD;
+			return io_result(too_long(io));
 		}
 		if (st != IO_OK)
 			return io_result(st);

@@ -23,6 +23,7 @@
 /* WEAK-BEGIN */
 #pragma weak imap_msgset
 #pragma weak imap_send_flags
+#pragma weak imap_sync
 /* WEAK-END */
 
 static const struct {
@@ -281,6 +282,13 @@ cmd_store(struct imap *im, struct imap_cmd *c)
 		return CMD_BAD;
 	if ((ret = parse_flags(c, &a[2], &r)) < 0)
 		return ret == -2 ? CMD_NO : CMD_BAD;
+	/* Report what others changed first: an mbox flush takes their
+	 * changes into the view without listing them for the next sync,
+	 * so the client would never hear of them.  Sequence numbers stay
+	 * (expunged messages are kept) unless the set is of UIDs. */
+	imap_sync(im, !c->uid);
+	if (im->sel == NULL)
+		return cmd_no(c, "[UNAVAILABLE] Mailbox was closed.");
 	if (imap_msgset(im, c, a, c->uid, &sel, &nsel) < 0)
 		return CMD_BAD;
 	cr = store_run(im, c, &r, sel);

@@ -248,6 +248,18 @@ def store_tests(srv, kind):
             "%s: the flags are stored for other sessions" % kind, u)
     im2.close()
 
+    # .SILENT: no FETCH for our change, but one for another session's
+    im2 = Imap(srv)
+    im2.run("SELECT INBOX")
+    im2.run("STORE 4 +FLAGS.SILENT (\\Flagged)")
+    im2.close()
+    u, t = im.run("STORE 3 +FLAGS.SILENT (\\Answered)")
+    tap.ok(t.startswith("OK") and not any(x.startswith("* 3 FETCH") for x in u),
+           "%s: .SILENT: nothing about our own change" % kind, u)
+    tap.ok(any(re.match(r"\* 4 FETCH \(.*FLAGS \([^)]*\\Flagged", x)
+               for x in u),
+           "%s: .SILENT: another session's change is reported" % kind, u)
+
     # read-only
     u, t = im.run("EXAMINE INBOX")
     for cmd in ("STORE 1 +FLAGS (\\Seen)", "UID STORE 1:* -FLAGS (\\Seen)",

@@ -274,6 +274,16 @@ def common_tests(srv, kind, new_files):
            "%s: the mailbox name as a literal" % kind, (cont, t))
     before += 1
 
+    # the client goes away inside a MULTIAPPEND: nothing is appended
+    gone = Imap(srv)
+    gone.c.send("x APPEND Target {%d+}\r\n" % len(msg(20)) + msg(20).decode()
+                + " {100+}\r\nSubject: cut\r\n\r\nhalf")
+    time.sleep(0.3)
+    gone.c.close()
+    time.sleep(1)
+    tap.is_(new_files("Target"), before, "%s: a connection closed inside "
+            "MULTIAPPEND appends nothing" % kind)
+
     # syntax: BAD, nothing appended, no '+'
     for opts in ("(\\Recent)", "(\\Foo)", "(a]b)", '"31-Feb-2026 00:00:00 +0000"',
                  '"23-Nov-2026 10:11:12"', DATE + " (\\Seen)", "\\Seen",

@@ -12,7 +12,8 @@
   with every key line uncommented, and "pop3d -a" agrees with the example.
 - pop3d.8 and imapd.8 document every command-line option in
   common/daemon.c, and imapd.8 every IMAP key of the key table (imap_*,
-  mailbox_*, namespace_separator).
+  mailbox_*, namespace_separator) and every capability in
+  imapd/capability.c.
 """
 
 import os
@@ -185,6 +186,23 @@ def check_options():
         tap.is_(undocumented, [], "%s documents every option of daemon.c" % name)
 
 
+def check_capabilities():
+    """Every capability capability.c can announce is named in imapd.8."""
+    src = read(os.path.join(ROOT, "imapd", "capability.c"))
+    words = set()
+    for lit in re.findall(r'"((?:[^"\\]|\\.)*)"', src):
+        for w in lit.split():
+            if re.fullmatch(r"[A-Z][A-Z0-9+.-]*(rev\d)?(=[A-Z%][A-Za-z0-9%]*)?", w):
+                words.add(w.split("=")[0] + ("=" if "=" in w else ""))
+    tap.cmp_ok(len(words), ">=", 20, "found the capabilities in capability.c (%d)"
+               % len(words))
+    page = re.sub(r"\\f[BIRP]", "", read(os.path.join(MAN, "imapd.8")))
+    page = page.replace("\\-", "-").replace("\\&", "")
+    missing = sorted(w for w in words
+                     if not re.search(r"(?<![\w-])%s" % re.escape(w), page))
+    tap.is_(missing, [], "imapd.8 names every capability imapd announces")
+
+
 def check_imap_keys():
     keys = config_keys() or {}
     imap = [k for k in keys if k.startswith(("imap_", "mailbox_"))
@@ -202,7 +220,8 @@ def main():
     try:
         for fn, args in ((check_render, ()), (check_pages_exist, ()),
                          (check_keys, ()), (check_with_binary, (tmp,)),
-                         (check_options, ()), (check_imap_keys, ())):
+                         (check_options, ()), (check_imap_keys, ()),
+                         (check_capabilities, ())):
             with tap.section(fn.__name__):
                 fn(*args)
     finally:

@@ -75,8 +75,9 @@ static const char *const spec_names[] = {
 	[FS_MIME] = "MIME",
 };
 
-/* The header-list as sent back: each name uppercased, as a string
- * (RFC 3501 7.4.2: the key is the section the client asked for). */
+/* The header-list as sent back: each name uppercased, as an atom when
+ * it is one (RFC 3501 7.4.2: the key is the section the client asked
+ * for), as Dovecot answers: clients match the key they sent. */
 static void
 write_field_list(struct io *io, const struct fetch_section *sec)
 {
@@ -89,7 +90,7 @@ write_field_list(struct io *io, const struct fetch_section *sec)
 			up[j] = (char)toupper((unsigned char)a->str[j]);
 		if (k > 0)
 			io_puts(io, " ");
-		imap_write_string(io, up, a->len);
+		imap_write_astring(io, up, a->len);
 		free(up);
 	}
 	io_puts(io, ")");
@@ -208,6 +209,23 @@ struct sink {
 	uint64_t start, end;	/* the window written */
 };
 
+/* A literal is CHAR8, which excludes NUL (RFC 3501 9): a NUL byte in a
+ * stored message goes out as 0x80, as in ENVELOPE and BODYSTRUCTURE;
+ * the length stays what RFC822.SIZE said. */
+static void
+write_no_nul(struct io *io, const unsigned char *b, size_t n)
+{
+	const unsigned char *z;
+
+	while (n > 0 && (z = memchr(b, 0, n)) != NULL) {
+		io_write(io, b, (size_t)(z - b));
+		io_write(io, "\x80", 1);
+		n -= (size_t)(z - b) + 1;
+		b = z + 1;
+	}
+	io_write(io, b, n);
+}
+
 static void
 sink_put(struct sink *k, const void *p, size_t n)
 {
@@ -223,7 +241,7 @@ sink_put(struct sink *k, const void *p, size_t n)
 	}
 	if (hi > k->end)
 		hi = k->end;
-	io_write(k->io, b, (size_t)(hi - lo));
+	write_no_nul(k->io, b, (size_t)(hi - lo));
 }
 
 /* Make the literal as long as announced; 1 if padding was needed. */

@@ -164,6 +164,14 @@ create_with_uses(struct imap *im, struct imap_cmd *c, const char *name,
 	return cmd_ok(c, "Create completed.");
 }
 
+/* A name with a LIST wildcard could be created but never listed by
+ * itself (RFC 3501 6.3.8: "%" and "*" match); Dovecot refuses them too. */
+static int
+has_wildcard(const char *name)
+{
+	return strpbrk(name, "%*") != NULL;
+}
+
 enum cmd_result
 cmd_create(struct imap *im, struct imap_cmd *c)
 {
@@ -176,6 +184,8 @@ cmd_create(struct imap *im, struct imap_cmd *c)
 
 	if (mailbox_arg(c, &a[0], &name) < 0)
 		return CMD_BAD;
+	if (has_wildcard(name))
+		return cmd_no(c, "[CANNOT] Mailbox names cannot contain %% or *.");
 	if (a[1].type != IMAP_ARG_EOL) {
 		if ((rc = parse_create_params(c, &a[1], &uses)) == -1 ||
 		    no_more(c, &a[2]) < 0)
@@ -237,6 +247,8 @@ cmd_rename(struct imap *im, struct imap_cmd *c)
 	    mailbox_arg(c, &c->args[1], &b) < 0 ||
 	    no_more(c, &c->args[2]) < 0)
 		return CMD_BAD;
+	if (has_wildcard(b))
+		return cmd_no(c, "[CANNOT] Mailbox names cannot contain %% or *.");
 	if (imap_canon_name(im, a, from, sizeof(from)) < 0 ||
 	    imap_canon_name(im, b, to, sizeof(to)) < 0)
 		return cmd_store_error(c, STORE_EBADNAME, "Name too long");
@@ -325,9 +337,20 @@ enum store_result
 status_get(struct imap *im, const char *name, const struct status_items *it,
     struct store_status *st, char *err, size_t errlen)
 {
+	char canon[1024];
+	enum store_result r;
+
 	memset(st, 0, sizeof(*st));
-	return store_status(im->folders, name, wants(it, ST_SIZE), st, err,
+	r = store_status(im->folders, name, wants(it, ST_SIZE), st, err,
 	    errlen);
+	/* \Recent messages of the selected folder are this session's, so
+	 * a read-only look from outside sees none of them (RFC 3501
+	 * 6.3.10: RECENT is what the session would see) */
+	if (r == STORE_OK && im->sel != NULL && im->sel_name != NULL &&
+	    imap_canon_name(im, name, canon, sizeof(canon)) == 0 &&
+	    strcmp(canon, im->sel_name) == 0)
+		st->recent = store_recent_count(im->sel);
+	return r;
 }
 
 void

@@ -382,4 +382,23 @@ with tap.section("imaplib"):
     M.logout()
     srv.stop()
 
+with tap.section("names with LIST wildcards; STATUS RECENT of the selected folder"):
+    root, loc = fresh_maildir("Wild")
+    srv = server({"mail_location": loc})
+    c = Imap(srv)
+    c.no('CREATE "a*b"', "CANNOT", "CREATE a name with * : NO [CANNOT]")
+    c.no('CREATE "a%b"', "CANNOT", "CREATE a name with % : NO [CANNOT]")
+    c.ok("CREATE plain")
+    c.no('RENAME plain "p*"', "CANNOT", "RENAME to a name with * : NO [CANNOT]")
+    tap.is_(c.names("*"), ["INBOX", '"plain"'], "nothing was created")
+    put(root, "", M1)
+    put(root, "", M2)
+    un = c.ok("SELECT INBOX")
+    tap.ok("* 2 RECENT" in un, "this session holds both \\Recent", un)
+    un = c.ok("STATUS inbox (RECENT MESSAGES)")
+    tap.is_(un, ["* STATUS INBOX (RECENT 2 MESSAGES 2)"],
+            "STATUS of the selected folder counts this session's \\Recent")
+    c.close()
+    srv.stop()
+
 env.finish()

@@ -444,19 +444,19 @@ test_sections(void)
 	    "Subject: nest\r\nX-Long: one\r\n two\r\n"
 	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n");
 	is_section(nested, "HEADER.FIELDS", from_to, 0, 0, 0,
-	    "BODY[HEADER.FIELDS (\"FROM\" \"TO\")] {42}\r\n"
+	    "BODY[HEADER.FIELDS (FROM TO)] {42}\r\n"
 	    "From: a@example.org\r\nTo: b@example.org\r\n\r\n");
 	is_section(nested, "HEADER.FIELDS", long_subj, 0, 0, 0,
-	    "BODY[HEADER.FIELDS (\"X-LONG\" \"SUBJECT\")] {36}\r\n"
+	    "BODY[HEADER.FIELDS (X-LONG SUBJECT)] {36}\r\n"
 	    "Subject: nest\r\nX-Long: one\r\n two\r\n\r\n");
 	is_section(nested, "HEADER.FIELDS.NOT", long_subj, 0, 0, 0,
-	    "BODY[HEADER.FIELDS.NOT (\"X-LONG\" \"SUBJECT\")] {85}\r\n"
+	    "BODY[HEADER.FIELDS.NOT (X-LONG SUBJECT)] {85}\r\n"
 	    "From: a@example.org\r\nTo: b@example.org\r\n"
 	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n");
 	is_section(nested, "HEADER.FIELDS", none, 0, 0, 0,
-	    "BODY[HEADER.FIELDS (\"X-ABSENT\")] {2}\r\n\r\n");
+	    "BODY[HEADER.FIELDS (X-ABSENT)] {2}\r\n\r\n");
 	is_section(nested, "HEADER.FIELDS", from_to, 1, 6, 10,
-	    "BODY[HEADER.FIELDS (\"FROM\" \"TO\")]<6> {10}\r\na@example.");
+	    "BODY[HEADER.FIELDS (FROM TO)]<6> {10}\r\na@example.");
 	is_section(nested, "TEXT", NULL, 1, 0, 5,
 	    "BODY[TEXT]<0> {5}\r\n--b\r\n");
 	is_section(nested, "1", NULL, 0, 0, 0, "BODY[1] {5}\r\nfirst");
@@ -469,7 +469,7 @@ test_sections(void)
 	    "BODY[2.HEADER] {40}\r\nSubject: inner\r\nfrom: in@example.com\r\n"
 	    "\r\n");
 	is_section(nested, "2.HEADER.FIELDS", from_to, 0, 0, 0,
-	    "BODY[2.HEADER.FIELDS (\"FROM\" \"TO\")] {24}\r\n"
+	    "BODY[2.HEADER.FIELDS (FROM TO)] {24}\r\n"
 	    "from: in@example.com\r\n\r\n");
 	is_section(nested, "2.TEXT", NULL, 0, 0, 0,
 	    "BODY[2.TEXT] {10}\r\ninner body");
@@ -710,10 +710,10 @@ test_parse(void)
 	is_req(full, "FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODY",
 	    "FULL macro");
 	is_req(one, "BODY[1.2.MIME]<0>(peek)", "one BODY.PEEK att, no list");
-	is_req(fields, "BODY[HEADER.FIELDS (\"FROM\" \"TO\")]<5> +seen",
+	is_req(fields, "BODY[HEADER.FIELDS (FROM TO)]<5> +seen",
 	    "HEADER.FIELDS over three arguments, echoed uppercase");
 	is_req(list1, "UID RFC822.SIZE BODY[] "
-	    "BODY[HEADER.FIELDS.NOT (\"FROM\" \"TO\")](peek) "
+	    "BODY[HEADER.FIELDS.NOT (FROM TO)](peek) "
 	    "RFC822.HEADER(peek) FLAGS +seen",
 	    "a list; a repeated attribute answered once");
 	is_req(list4, "RFC822 RFC822.TEXT BODY BODYSTRUCTURE ENVELOPE "

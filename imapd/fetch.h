@@ -112,8 +112,8 @@ void fetch_write_section_key(struct io *io, const struct fetch_section *sec);
 /*
  * The section's value as an nstring: a literal of the wire bytes the
  * section names (cut to the partial range; "" when the origin is past
- * the end), NIL when the part does not exist.  t may be NULL only for
- * BODY[] and RFC822 (then wire_size is the message's wire size).
+ * the end), NIL when the part does not exist.  wire_size is the whole
+ * message's (BODY[], RFC822); t may be NULL for those only.
  */
 enum fetch_body_result fetch_write_section(struct io *io,
     const struct fetch_msg *m, const struct mime_tree *t, uint64_t wire_size,

@@ -163,9 +163,10 @@ section_range(const struct mime_tree *t, uint64_t wire_size,
 	const struct mime_part *mp;
 	uint32_t p;
 
+	/* the size RFC822.SIZE reports, so the two always agree */
 	if (sec->nnums == 0 && sec->spec == FS_ALL) {
 		*a = 0;
-		*b = t != NULL ? t->wire_size : wire_size;
+		*b = wire_size;
 		return 0;
 	}
 	if (t == NULL || (p = section_part(t, sec)) == MIME_NONE)

@@ -84,7 +84,8 @@ id_parse(const struct imap_arg *l, const struct imap_arg **name,
 {
 	size_t n = l->len;
 
-	if (n % 2 != 0 || n / 2 > ID_PAIRS_MAX)
+	/* RFC 2971 4: "(" string SP nstring *(SP string SP nstring) ")" */
+	if (n == 0 || n % 2 != 0 || n / 2 > ID_PAIRS_MAX)
 		return -1;
 	for (size_t i = 0; i < n; i += 2) {
 		const struct imap_arg *f = &l->list[i], *v = &l->list[i + 1];

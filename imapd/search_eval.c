@@ -157,6 +157,12 @@ skip_cfws(const char *s, size_t i, size_t len)
 	return i;
 }
 
+static int
+is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 static size_t
 read_num(const char *s, size_t i, size_t len, unsigned max_digits,
     unsigned *v, unsigned *nd)
@@ -178,13 +184,12 @@ search_sent_day(const char *s, size_t len, int64_t *day)
 	size_t i = skip_cfws(s, 0, len);
 	unsigned d, y, nd, ny, m;
 
-	if (i + 3 < len && !(s[i] >= '0' && s[i] <= '9')) {
-		const char *comma = memchr(s + i, ',', len - i);
-
-		if (comma == NULL || comma - (s + i) > 12)
-			return -1;
-		i = skip_cfws(s, (size_t)(comma - s) + 1, len);
-	}
+	/* the day name, with or without its comma */
+	while (i < len && is_alpha(s[i]))
+		i++;
+	if (i < len && s[i] == ',')
+		i++;
+	i = skip_cfws(s, i, len);
 	i = read_num(s, i, len, 2, &d, &nd);
 	if (nd == 0 || d < 1 || d > 31)
 		return -1;
@@ -196,7 +201,10 @@ search_sent_day(const char *s, size_t len, int64_t *day)
 			break;
 	if (m == 12)
 		return -1;
-	i = skip_cfws(s, i + 3, len);
+	/* "January" is not RFC 5322, but mailers write it */
+	for (i += 3; i < len && is_alpha(s[i]); i++)
+		;
+	i = skip_cfws(s, i, len);
 	i = read_num(s, i, len, 4, &y, &ny);
 	if (ny < 2)
 		return -1;

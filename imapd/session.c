@@ -112,140 +112,24 @@ dispatch(struct imap *im, struct imap_cmd *c, const struct imap_command **cmdp)
 /* ---- reading commands ---- */
 
 /*
- * The reader of parse.c takes stream mode before the command is known,
- * but only APPEND reads its own literals: so commands are read in stream
- * mode, and at a literal of any other command the session keeps the
- * literal itself (what non-stream mode would have done) and goes on
- * line by line through the parser proper.
+ * Read the next command.  Stream mode is chosen before the command's
+ * name is known, so every command is read in stream mode: one that reads
+ * its own literals (APPEND) is returned at its first literal with the
+ * arguments so far; for any other, imap_read_continue() without an
+ * accept keeps the literal and reads the rest as non-stream mode would.
  */
-struct cmd_reader {
-	struct imap_parser *p;
-	const char *err;		/* overrides imap_parser_error() */
-	char buf[IO_LINE_MAX + 1];	/* lines and literal pieces */
-};
-
 static enum imap_read_result
-io_to_read(enum io_status st)
+read_command(struct imap_parser *p, struct io *io)
 {
-	return st == IO_TIMEOUT ? IMAP_READ_TIMEOUT : IMAP_READ_EOF;
-}
+	enum imap_read_result rr = imap_read_command(p, io, 1);
+	const struct imap_command *cmd;
 
-/* A non-synchronizing literal ("{n+}", RFC 7888) announced at the end of
- * a line: the client sends its n bytes whatever we answer.  1 and *n. */
-static int
-nonsync_literal(const char *line, size_t len, uint64_t *n)
-{
-	size_t i;
-	char num[24];
-
-	if (len < 4 || line[len - 1] != '}' || line[len - 2] != '+')
-		return 0;
-	for (i = len - 2; i > 0 && line[i - 1] >= '0' && line[i - 1] <= '9'; i--)
-		;
-	if (i == 0 || line[i - 1] != '{' || len - 2 - i == 0 ||
-	    len - 2 - i >= sizeof(num))
-		return 0;
-	memcpy(num, line + i, len - 2 - i);
-	num[len - 2 - i] = '\0';
-	return parse_u64(num, UINT64_MAX, n) == 0;
-}
-
-static enum io_status
-drop_bytes(struct cmd_reader *r, struct io *io, uint64_t n)
-{
-	enum io_status st;
-	size_t got;
-
-	while (n > 0) {
-		st = io_read_some(io, r->buf, n < sizeof(r->buf) ? (size_t)n :
-		    sizeof(r->buf), &got);
-		if (st != IO_OK)
-			return st;
-		n -= got;
-	}
-	return IO_OK;
-}
-
-/* After a syntax error on line (in r->buf): skip the rest of the command,
- * which goes on while lines end in non-synchronizing literals. */
-static enum imap_read_result
-skip_command(struct cmd_reader *r, struct io *io, size_t len)
-{
-	enum io_status st;
-	uint64_t n;
-
-	while (nonsync_literal(r->buf, len, &n)) {
-		if ((st = drop_bytes(r, io, n)) != IO_OK)
-			return io_to_read(st);
-		st = io_readline(io, r->buf, IO_LINE_MAX, &len);
-		if (st == IO_TOOLONG)
-			break;
-		if (st != IO_OK)
-			return io_to_read(st);
-	}
-	return IMAP_READ_BAD;
-}
-
-/* Keep the pending literal as an argument and read on to the end of the
- * command or its next literal. */
-static enum imap_read_result
-keep_literal(struct cmd_reader *r, struct io *io)
-{
-	struct imap_literal_info li;
-	enum io_status st;
-	size_t got, len;
-	uint64_t left;
-
-	imap_parser_literal_info(r->p, &li);
-	if (li.too_big) {
-		/* RFC 7888 4: a synchronizing one is never sent */
-		r->err = "[TOOBIG] Literal too large";
-		st = imap_literal_refuse(r->p, io);
-		return st == IO_OK ? IMAP_READ_BAD : io_to_read(st);
-	}
-	if (li.sync && ((st = io_puts(io, "+ OK\r\n")) != IO_OK ||
-	    (st = io_flush(io)) != IO_OK))
-		return io_to_read(st);
-	for (left = li.size; left > 0; left -= got) {
-		st = io_read_some(io, r->buf, left < sizeof(r->buf) ?
-		    (size_t)left : sizeof(r->buf), &got);
-		if (st != IO_OK)
-			return io_to_read(st);
-		imap_parser_feed_literal(r->p, r->buf, got);
-	}
-	st = io_readline(io, r->buf, IO_LINE_MAX, &len);
-	if (st == IO_TOOLONG) {
-		r->err = "Line too long";
-		return IMAP_READ_BAD;
-	}
-	if (st != IO_OK)
-		return io_to_read(st);
-	switch (imap_parser_feed_line(r->p, r->buf, len)) {
-	case IMAP_PARSE_DONE:
-		return IMAP_READ_DONE;
-	case IMAP_PARSE_LITERAL:
-		return IMAP_READ_LITERAL;
-	default:
-		return skip_command(r, io, len);
-	}
-}
-
-/* Read the next command.  A command that reads its own literals (APPEND)
- * is returned at its first literal with the arguments so far. */
-static enum imap_read_result
-read_command(struct cmd_reader *r, struct io *io)
-{
-	enum imap_read_result rr = imap_read_command(r->p, io, 1);
-
-	r->err = NULL;
-	while (rr == IMAP_READ_LITERAL) {
-		const struct imap_command *cmd =
-		    imap_command_find(imap_parser_name(r->p), 0);
-		if (cmd != NULL && cmd->fn != NULL && (cmd->flags & CMD_STREAM))
-			return rr;
-		rr = keep_literal(r, io);
-	}
-	return rr;
+	if (rr != IMAP_READ_LITERAL)
+		return rr;
+	cmd = imap_command_find(imap_parser_name(p), 0);
+	if (cmd != NULL && cmd->fn != NULL && (cmd->flags & CMD_STREAM))
+		return rr;
+	return imap_read_continue(p, io, 0);
 }
 
 static void
@@ -260,18 +144,19 @@ fill_cmd(struct imap_cmd *c, struct imap_parser *p)
 
 /* One command: read, run, report.  0 to go on, -1 to end. */
 static int
-one_command(struct imap *im, struct cmd_reader *rd, struct session_stats *st)
+one_command(struct imap *im, struct imap_parser *p, struct session_stats *st)
 {
 	struct imap_cmd c;
 	const struct imap_command *cmd = NULL;
 	enum cmd_result r;
 	enum imap_read_result rr;
 
-	if (io_flush(im->io) != IO_OK) {
+	/* pipelined commands' answers go out together (RFC 3501 5.5) */
+	if (io_pending(im->io) == 0 && io_flush(im->io) != IO_OK) {
 		st->reason = "connection closed";
 		return -1;
 	}
-	rr = read_command(rd, im->io);
+	rr = read_command(p, im->io);
 	if (rr == IMAP_READ_EOF) {
 		st->reason = "connection closed";
 		return -1;
@@ -281,17 +166,16 @@ one_command(struct imap *im, struct cmd_reader *rd, struct session_stats *st)
 		st->reason = "inactivity";
 		return -1;
 	}
-	fill_cmd(&c, rd->p);
+	fill_cmd(&c, p);
 	st->commands++;
 	if (rr == IMAP_READ_BAD)
-		r = cmd_bad(&c, "%s", rd->err ? rd->err :
-		    imap_parser_error(rd->p));
+		r = cmd_bad(&c, "%s", imap_parser_error(p));
 	else
 		r = dispatch(im, &c, &cmd);
 	/* a streaming command that did not run leaves its literal unread:
 	 * it must not be taken for commands */
 	if (rr == IMAP_READ_LITERAL && cmd == NULL &&
-	    imap_literal_refuse(rd->p, im->io) != IO_OK)
+	    imap_literal_refuse(p, im->io) != IO_OK)
 		return -1;
 	if (im->sel != NULL)
 		store_touch(im->sel);
@@ -361,7 +245,7 @@ imap_session_main(struct session *s)
 {
 	struct imap im = { .s = s, .cfg = s->cfg, .io = &s->io };
 	struct session_stats st = { 0, "connection closed" };
-	struct cmd_reader *rd;
+	struct imap_parser *p;
 	char tag[IMAP_TAG_MAX + 1];
 
 	io_set_timeouts(&s->io, (int)s->cfg->imap_idle_timeout,
@@ -375,15 +259,13 @@ imap_session_main(struct session *s)
 		return;
 	specialuse_autocreate(&im);
 	greet(&im, tag);
-	rd = xcalloc(1, sizeof(*rd));
-	rd->p = imap_parser_new(IMAP_MAX_CMD);
-	while (one_command(&im, rd, &st) == 0)
+	p = imap_parser_new(IMAP_MAX_CMD);
+	while (one_command(&im, p, &st) == 0)
 		;
 	io_flush(im.io);
 	log_msg(LOG_INFO, "disconnected (%s): commands=%u in=%llu out=%llu",
 	    st.reason, st.commands, s->io.bytes_in, s->io.bytes_out);
-	imap_parser_free(rd->p);
-	free(rd);
+	imap_parser_free(p);
 	if (im.sel != NULL)
 		imap_unselect(&im);
 	free(im.saved);

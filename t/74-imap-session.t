@@ -19,10 +19,14 @@ ALICE_UID = 60101
 
 # A listener that runs imapd --preauth as alice for each connection:
 # the session without the login process, over a real socket.
+# (nss_wrapper only: pam_wrapper, which --preauth does not use, would
+# race other processes for its /tmp/pam.N directory as alice)
 wrapper = env.write("imapd-alice", (
-    "#!/bin/sh\nHOME=%s USER=alice LOGNAME=alice exec setpriv --reuid=%d "
-    "--regid=%d --clear-groups -- %s \"$@\"\n"
-    % (env.home("alice"), ALICE_UID, ALICE_UID, imapd)), 0o755)
+    "#!/bin/sh\nunset PAM_WRAPPER PAM_WRAPPER_SERVICE_DIR\n"
+    "LD_PRELOAD=%s HOME=%s USER=alice LOGNAME=alice exec setpriv "
+    "--reuid=%d --regid=%d --clear-groups -- %s \"$@\"\n"
+    % (harness.NSS_WRAPPER, env.home("alice"), ALICE_UID, ALICE_UID,
+       imapd)), 0o755)
 
 
 def preauth_server(conf=None):
@@ -283,6 +287,8 @@ with tap.section("ID, ENABLE, NAMESPACE"):
            "the client's name and version are logged")
     un, t = c.cmd("ID")
     tap.like(t, r"^BAD ", "ID without an argument")
+    un, t = c.cmd('ID ()')
+    tap.like(t, r"^BAD ", "ID with an empty list")
     un, t = c.cmd('ID ("name")')
     tap.like(t, r"^BAD ", "ID with an odd list")
     un, t = c.cmd("ID (%s)" % " ".join('"f%d" "v"' % i for i in range(31)))
@@ -486,6 +492,21 @@ with tap.section("hostile input"):
     tap.like(c.line(), r"^\* BAD ", "an empty line")
     un, t = c.cmd("NOOP")
     tap.is_(t, "OK NOOP completed.", "the session goes on")
+    c.close()
+
+with tap.section("pipelining"):
+    c = Imap(srv)
+    c.send("".join("p%d NOOP\r\n" % i for i in range(50)) +
+           "q1 SELECT INBOX\r\nq2 CAPABILITY\r\nq3 EXAMINE INBOX\r\n")
+    got = [c.line() for _ in range(50)]
+    tap.is_(got, ["p%d OK NOOP completed." % i for i in range(50)],
+            "50 pipelined NOOPs answered in order")
+    un, t = c.read_reply("q1")
+    tap.like(t, r"^OK \[READ-WRITE\]", "then SELECT")
+    un, t = c.read_reply("q2")
+    tap.is_(t, "OK Capability completed.", "then CAPABILITY")
+    un, t = c.read_reply("q3")
+    tap.like(t, r"^OK \[READ-ONLY\]", "then EXAMINE")
     c.close()
 
 with tap.section("imaplib over --preauth"):

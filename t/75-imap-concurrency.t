@@ -20,10 +20,14 @@ ALICE_UID = 60101
 # how soon IDLE must report a change (sanitizer builds are slower)
 PROMPT = 3.0 if env.instrumented else 1.0
 
+# (nss_wrapper only: pam_wrapper, which --preauth does not use, would
+# race other processes for its /tmp/pam.N directory as alice)
 wrapper = env.write("imapd-alice", (
-    "#!/bin/sh\nHOME=%s USER=alice LOGNAME=alice exec setpriv --reuid=%d "
-    "--regid=%d --clear-groups -- %s \"$@\"\n"
-    % (env.home("alice"), ALICE_UID, ALICE_UID, imapd)), 0o755)
+    "#!/bin/sh\nunset PAM_WRAPPER PAM_WRAPPER_SERVICE_DIR\n"
+    "LD_PRELOAD=%s HOME=%s USER=alice LOGNAME=alice exec setpriv "
+    "--reuid=%d --regid=%d --clear-groups -- %s \"$@\"\n"
+    % (harness.NSS_WRAPPER, env.home("alice"), ALICE_UID, ALICE_UID,
+       imapd)), 0o755)
 
 
 def preauth_server(conf=None):

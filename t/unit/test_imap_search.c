@@ -534,6 +534,10 @@ helpers(void)
 	    d == 11016, "Date: no weekday, leap day");
 	tap_ok(search_sent_day("1 Jan 99 1:00", 13, &d) == 0 && d == 10592,
 	    "Date: two-digit year is 1999");
+	tap_ok(search_sent_day("Mon 2 January 2006 10:00", 24, &d) == 0 &&
+	    d == 13150, "Date: no comma, month spelt out");
+	tap_ok(search_sent_day("  Fri, 01 Feb 1994 (comment)", 28, &d) ==
+	    0 && d == 8797, "Date: leading space, two-digit day");
 	tap_ok(search_sent_day("garbage", 7, &d) == -1, "Date: garbage");
 	tap_ok(search_sent_day("Mon, 32 Jan 2000", 16, &d) == -1,
 	    "Date: day 32");

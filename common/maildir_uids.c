@@ -45,10 +45,25 @@ static uint32_t
 new_validity(struct maildir *md)
 {
 	uint32_t v = (uint32_t)time(NULL), old = md->st.uidvalidity;
+	char *file;
+	const char *base = strrchr(md->path, '/');
 
 	if (md->ix != NULL && old == 0)
 		old = index_header(md->ix)->uidvalidity;
-	return v == 0 || v == old ? old + 1 : v;
+	if (md->st.rdonly)
+		return v == 0 || v == old ? old + 1 : v;
+	/* the counter lives beside the folders (a Maildir++ folder is
+	 * ROOT/.name; INBOX is ROOT itself), so a folder deleted and made
+	 * again gets a new value even within the same second */
+	base = base != NULL ? base + 1 : md->path;
+	if (base[0] == '.')
+		file = xasprintf("%.*s/%s", (int)(base - md->path - 1),
+		    md->path, STORE_UIDVALIDITY_FILE);
+	else
+		file = xasprintf("%s/%s", md->path, STORE_UIDVALIDITY_FILE);
+	v = store_new_uidvalidity(file, old);
+	free(file);
+	return v;
 }
 
 static void

@@ -566,6 +566,34 @@ t_rename(struct folders *f, const char *dir)
 		ok(store_open(f, "Moved", 0, &gone, err, sizeof(err)) ==
 		    STORE_ENOENT, "a deleted folder cannot be opened");
 	}
+	/* RFC 3501 2.3.1.1: made again under the same name, within the
+	 * same second, it must not get the old UIDVALIDITY back */
+	for (int round = 0; round < 3; round++) {
+		uint32_t again;
+
+		ok(folder_create(f, "Moved", err, sizeof(err)) == STORE_OK,
+		    "CREATE Moved again");
+		st = must_open(f, "Moved", 0);
+		is((long long)append_ids(st, ids, 1, 0, uids), 1, "one in it");
+		again = store_uidvalidity(st);
+		store_close(st);
+		ok(again != uv, "a new UIDVALIDITY");
+		uv = again;
+		ok(folder_delete(f, "Moved", err, sizeof(err)) == STORE_OK,
+		    "DELETE Moved");
+	}
+	{
+		struct folder_info *list;
+		size_t n, seen = 0;
+
+		ok(folders_list(f, &list, &n, err, sizeof(err)) == STORE_OK,
+		    "LIST");
+		for (size_t i = 0; i < n; i++)
+			if (strstr(list[i].name, "uidvalidity") != NULL)
+				seen++;
+		is((long long)seen, 0, "the counter file is not a folder");
+		folder_list_free(list, n);
+	}
 }
 
 static void

@@ -99,8 +99,10 @@ stage(struct maildir *md, char *tmpname, unsigned flags, kwset_t kw,
 {
 	struct md_staged *s;
 
-	md->stage = xreallocarray(md->stage, md->nstage + 1,
-	    sizeof(*md->stage));
+	/* grown by doubling: a COPY may stage STORE_STAGE_MAX messages */
+	if (md->nstage < 8 || (md->nstage & (md->nstage - 1)) == 0)
+		md->stage = xreallocarray(md->stage, md->nstage < 8 ? 8 :
+		    md->nstage * 2, sizeof(*md->stage));
 	s = &md->stage[md->nstage++];
 	s->tmpname = tmpname;
 	if (raw >= 0 && wire >= 0)

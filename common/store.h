@@ -237,13 +237,15 @@ enum store_result store_expunged_since(struct store *st, uint64_t since,
  * A crash before the commit leaves nothing visible (Maildir tmp/ files
  * are cleaned after 36 hours as the Maildir spec says; mbox stages in a
  * temporary file beside the journal).  At most STORE_STAGE_MAX messages
- * per transaction.
+ * per transaction: enough that a COPY, MOVE or MULTIAPPEND of any
+ * folder of ordinary size is one all-or-nothing commit, also across a
+ * crash (imapd commits larger ones in batches).
  *
  * When the target is the caller's selected view, the committed messages
  * join it only through the next store_sync() (the caller reports EXISTS
  * then), so untagged responses stay in order.
  */
-#define STORE_STAGE_MAX 1000
+#define STORE_STAGE_MAX 100000
 struct store_append;
 
 /* Start staging a message with these flags, keywords (of the target's

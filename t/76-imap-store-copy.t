@@ -457,7 +457,7 @@ def copy_gone_tests(srv):
 
 
 def big_copy_tests(srv):
-    """More messages than one store transaction (STORE_STAGE_MAX 1000)."""
+    """A COPY and MOVE of more than a thousand messages, in one transaction."""
     md_folder("Big")
     md_folder("BigDst")
     d = os.path.join(env.maildir("alice"), ".Big", "cur")

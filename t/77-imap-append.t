@@ -361,7 +361,7 @@ def maildir_tests(srv):
 
 
 def multi_batch_tests(srv, kind, count):
-    """A MULTIAPPEND beyond one store transaction (STORE_STAGE_MAX 1000):
+    """A MULTIAPPEND of more than a thousand messages, in one transaction:
     all of it, or nothing also when the last message is refused."""
     m = msg(1)
     im = Imap(srv)

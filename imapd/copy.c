@@ -21,24 +21,6 @@
 
 /* ---- the target transaction ---- */
 
-/* Does name (wire form) name the selected folder?  INBOX, also as the
- * first component, is case-insensitive (folders.h). */
-static int
-is_selected(const struct imap *im, const char *name)
-{
-	const char *a = im->sel_name, *b = name;
-
-	if (im->sel == NULL || a == NULL)
-		return 0;
-	if (strncasecmp(a, "INBOX", 5) == 0 && strncasecmp(b, "INBOX", 5) == 0 &&
-	    (a[5] == '\0' || a[5] == im->sep) &&
-	    (b[5] == '\0' || b[5] == im->sep)) {
-		a += 5;
-		b += 5;
-	}
-	return strcmp(a, b) == 0;
-}
-
 enum cmd_result
 xfer_open(struct imap *im, struct imap_cmd *c, const char *name,
     struct xfer *x)
@@ -50,7 +32,7 @@ xfer_open(struct imap *im, struct imap_cmd *c, const char *name,
 	/* a read-only selected view cannot take new messages, and two
 	 * read-write views of one folder in one session would each miss
 	 * what the other did */
-	if (is_selected(im, name) && !im->sel_rdonly) {
+	if (imap_names_selected(im, name) && !im->sel_rdonly) {
 		x->dst = im->sel;
 		return CMD_OK;
 	}

@@ -86,6 +86,8 @@ struct imap {
 	int sel_rdonly;			/* EXAMINE, or read-only folder */
 	unsigned known_keywords;	/* keywords announced in FLAGS */
 	unsigned known_recent;		/* last RECENT count sent */
+	dev_t sel_dev;			/* the file or directory the name */
+	ino_t sel_ino;			/* led to at SELECT (0: unknown) */
 
 	/* SEARCHRES (RFC 5182): the saved result, as UIDs, ascending;
 	 * emptied when a folder is selected or closed. */
@@ -197,6 +199,11 @@ void imap_send_flags(struct imap *im);
 
 /* Close the selected folder (flushes flags; expunges nothing). */
 void imap_unselect(struct imap *im);
+
+/* Does name (wire form) name the selected folder, the same one on disk
+ * as at SELECT?  Not after another session renamed it away, or deleted
+ * it and made a new one under that name (select.c). */
+int imap_names_selected(struct imap *im, const char *name);
 
 /*
  * Turn a sequence-set argument into the messages of the selected view

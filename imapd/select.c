@@ -4,6 +4,7 @@
  * entering and leaving the selected state, and removing messages.
  */
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <strings.h>
 
@@ -105,6 +106,54 @@ send_select_data(struct imap *im)
 	    store_uidnext(st));
 }
 
+/* The file or directory a folder name leads to now: 0, or -1. */
+static int
+folder_identity(struct imap *im, const char *name, struct stat *sb)
+{
+	char path[4096];
+
+	if (folder_path(im->folders, name, path, sizeof(path), NULL, 0) !=
+	    STORE_OK)
+		return -1;
+	return stat(path, sb);
+}
+
+static void
+note_identity(struct imap *im)
+{
+	struct stat sb;
+
+	im->sel_dev = 0;
+	im->sel_ino = 0;
+	if (folder_identity(im, im->sel_name, &sb) == 0) {
+		im->sel_dev = sb.st_dev;
+		im->sel_ino = sb.st_ino;
+	}
+}
+
+int
+imap_names_selected(struct imap *im, const char *name)
+{
+	const char *a = im->sel_name, *b = name;
+	struct stat sb;
+
+	if (im->sel == NULL || a == NULL)
+		return 0;
+	/* INBOX, also as the first level, in any case (folders.h) */
+	if (strncasecmp(a, "INBOX", 5) == 0 && strncasecmp(b, "INBOX", 5) == 0 &&
+	    (a[5] == '\0' || a[5] == im->sep) &&
+	    (b[5] == '\0' || b[5] == im->sep)) {
+		a += 5;
+		b += 5;
+	}
+	if (strcmp(a, b) != 0)
+		return 0;
+	if (im->sel_ino == 0)
+		return 1;
+	return folder_identity(im, name, &sb) == 0 &&
+	    sb.st_dev == im->sel_dev && sb.st_ino == im->sel_ino;
+}
+
 enum cmd_result
 cmd_select(struct imap *im, struct imap_cmd *c)
 {
@@ -132,6 +181,7 @@ cmd_select(struct imap *im, struct imap_cmd *c)
 		return store_failed(c, r, err);
 	im->sel = st;
 	im->sel_name = xstrdup(name);
+	note_identity(im);
 	im->sel_rdonly = examine || store_readonly(st);
 	send_select_data(im);
 	c->no_sync = 1;

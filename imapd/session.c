@@ -190,11 +190,14 @@ one_command(struct imap *im, struct imap_parser *p, struct session_stats *st)
 	 * after a command that could not even be parsed or found. */
 	if (cmd != NULL && !c.no_sync)
 		imap_sync(im, keep_expunged(cmd, &c));
+	/* The command ran even if the sync then found the selected folder
+	 * gone and said BYE: its result still goes out, or a client would
+	 * repeat an APPEND or COPY that took place. */
+	write_tagged(im, c.tag, r, c.resp);
 	if (im->logout) {
 		st->reason = "selected mailbox replaced or deleted";
 		return -1;
 	}
-	write_tagged(im, c.tag, r, c.resp);
 	im->bad = r == CMD_BAD ? im->bad + 1 : 0;
 	if (im->bad >= IMAP_SESSION_BAD_MAX) {
 		io_puts(im->io, "* BYE Too many invalid commands.\r\n");

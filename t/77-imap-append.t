@@ -158,6 +158,54 @@ def fetch_msg(srv, folder, uid):
 DATE_EPOCH = calendar.timegm((2026, 11, 23, 8, 11, 12))
 
 
+
+def renamed_under_us(srv, kind, how):
+    """Another session renames the selected folder away (or deletes it)
+    and makes a new one under its name: an APPEND to that name goes to
+    the new folder (RFC 3501 6.3.11), not to the one still selected."""
+    a = imaplib.IMAP4("127.0.0.1", srv.port)
+    a.login("alice", "secret")
+    b = imaplib.IMAP4("127.0.0.1", srv.port)
+    b.login("alice", "secret")
+    a.create("Shift")
+    b.select("Shift")
+    if how == "rename":
+        a.rename("Shift", "Shifted")
+    else:
+        a.delete("Shift")
+    a.create("Shift")
+    # the session may also say BYE after the command, having found its
+    # folder gone; the APPEND's own result still comes first
+    c = b.socket()
+    c.sendall(b"x1 APPEND Shift {%d+}\r\n%s\r\n" % (len(msg(7)), msg(7)))
+    got = b""
+    while b"x1 " not in got:
+        chunk = c.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    tap.like(got.decode("latin-1"), r"(?m)^x1 OK \[APPENDUID ",
+             "%s, %s: APPEND to the name: OK" % (kind, how))
+    typ, data = a.status("Shift", "(MESSAGES)")
+    tap.like(data[0].decode(), r"MESSAGES 1\)",
+             "%s, %s: the message is in the new folder" % (kind, how))
+    if how == "rename":
+        typ, data = a.status("Shifted", "(MESSAGES)")
+        tap.like(data[0].decode(), r"MESSAGES 0\)",
+                 "%s, %s: not in the renamed one" % (kind, how))
+    for m in (a, b):
+        try:
+            m.logout()
+        except (imaplib.IMAP4.abort, OSError):
+            pass
+    a = imaplib.IMAP4("127.0.0.1", srv.port)
+    a.login("alice", "secret")
+    a.delete("Shift")
+    if how == "rename":
+        a.delete("Shifted")
+    a.logout()
+
+
 # ---------------------------------------------------------------------------
 
 def common_tests(srv, kind, new_files):
@@ -411,9 +459,12 @@ def multi_batch_tests(srv, kind, count):
 srv = env.start("imapd", conf={"imap_append_limit": str(LIMIT)})
 with tap.section("Maildir"):
     maildir_tests(srv)
-with tap.section("Maildir: MULTIAPPEND beyond one transaction"):
+with tap.section("Maildir: MULTIAPPEND of more than a thousand"):
     md_folder("Batch")
     multi_batch_tests(srv, "maildir", lambda: len(folder_files("Batch")))
+with tap.section("Maildir: the selected folder renamed or deleted by another"):
+    renamed_under_us(srv, "maildir", "rename")
+    renamed_under_us(srv, "maildir", "delete")
 srv.stop()
 
 inbox, loc = env.mbox("alice", "")
@@ -446,7 +497,11 @@ with tap.section("mbox"):
            "mbox: the keyword is in X-Keywords", data)
     im.close()
     common_tests(srv, "mbox", mbox_count)
-with tap.section("mbox: MULTIAPPEND beyond one transaction"):
+with tap.section("mbox: MULTIAPPEND of more than a thousand"):
     multi_batch_tests(srv, "mbox", lambda: mbox_count("Batch"))
+
+with tap.section("mbox: the selected folder renamed or deleted by another"):
+    renamed_under_us(srv, "mbox", "rename")
+    renamed_under_us(srv, "mbox", "delete")
 
 env.finish()

@@ -8,9 +8,10 @@
  * ten fields of the right kinds, every body is a well-formed body-type
  * (1part, msg or mpart) with its extension data, every section value is
  * an nstring.  Literal sizes are checked by the parser itself (a wrong
- * count breaks the framing).  Outputs too deep or too long for the
- * parser's own limits (IMAP_MAX_DEPTH, IMAP_MAX_ARGS) are only checked
- * for balance.
+ * count breaks the framing).  Outputs too deep, too many or too long
+ * for the command parser's own limits (IMAP_MAX_DEPTH, IMAP_MAX_ARGS,
+ * IO_LINE_MAX), which a response does not have, are only checked for
+ * balance.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -279,7 +280,7 @@ parse_back(const char *b, size_t len, const struct mime_tree *t, int sects)
 	struct imap_parser *p = imap_parser_new(IMAP_MAX_CMD);
 	enum imap_parse_result r = IMAP_PARSE_ERROR;
 	const struct imap_arg *args;
-	size_t pos = 0, maxdepth, tokens;
+	size_t pos = 0, maxdepth, tokens, maxline = 0;
 	char *norm = malloc(2 * len + 1);
 
 	CHECK(norm != NULL);
@@ -290,6 +291,8 @@ parse_back(const char *b, size_t len, const struct mime_tree *t, int sects)
 		struct imap_literal_info li;
 
 		CHECK(eol != NULL);
+		if ((size_t)(eol - b) - pos > maxline)
+			maxline = (size_t)(eol - b) - pos;
 		r = imap_parser_feed_line(p, b + pos, (size_t)(eol - b - pos));
 		pos = (size_t)(eol - b) + 2;
 		if (r != IMAP_PARSE_LITERAL)
@@ -299,8 +302,10 @@ parse_back(const char *b, size_t len, const struct mime_tree *t, int sects)
 		imap_parser_feed_literal(p, b + pos, li.size);
 		pos += li.size;
 	}
+	/* a response has no line limit (RFC 3501 has none; a command line
+	 * has IO_LINE_MAX here): a long BODYSTRUCTURE is not an error */
 	if (r == IMAP_PARSE_ERROR && (maxdepth + 1 >= IMAP_MAX_DEPTH ||
-	    tokens + 10 >= IMAP_MAX_ARGS)) {
+	    tokens + 10 >= IMAP_MAX_ARGS || maxline > IO_LINE_MAX)) {
 		imap_parser_free(p);
 		free(norm);
 		return;

@@ -301,8 +301,10 @@ def run(store):
         un, t = a.cmd("NOOP")
         if isinstance(store, Maildir):
             tap.is_((un, t), (["* BYE Selected mailbox was deleted, have to "
-                               "disconnect."], None),
-                    "%s: A is told with BYE and disconnected" % n)
+                               "disconnect."], "OK NOOP completed."),
+                    "%s: A is told with BYE, then the NOOP's result" % n)
+            tap.ok(a.c.closed_within(env.timeout),
+                   "%s: and disconnected" % n)
         else:
             tap.is_((un, t), (["* 1 EXPUNGE"], "OK NOOP completed."),
                     "%s: A sees its messages go" % n)

@@ -12,7 +12,9 @@
  *   flush, expunge, append commit), never across a client round trip,
  *   so mail is delivered while a client idles.
  * - read-only (EXAMINE, STATUS): an fcntl read lock only, for the
- *   duration of a read.  It excludes every writer that uses fcntl (all
+ *   duration of a read, taken while no (live) dot-lock exists: a writer
+ *   that uses only the dot-lock may be half way through a delivery, and
+ *   the view must not show or number half a message.  It excludes every writer that uses fcntl (all
  *   of Debian's MTAs and MUAs do, and so do we while rewriting), which
  *   is what a consistent read needs; a dot-lock would also need the mail
  *   group and would stop deliveries for a mere look.  This is Dovecot's
@@ -22,6 +24,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +77,84 @@ fcntl_unlock(int fd)
 	(void)fcntl(fd, F_SETLK, &fl);
 }
 
+/*
+ * Does someone hold <mbox>.lock?  Some MTAs (and t/75's deliver) write
+ * under the dot-lock alone, so a read-only view that only took its fcntl
+ * read lock could read, and number, half a delivery.  A lock that
+ * dotlock_take() would break does not count: one not touched for
+ * MBOX_STALE_SECS, or one whose "pid:host" names a process of this host
+ * that is gone.  A lock naming this process is not waited for either (it
+ * cannot go away while we wait).  Only looks: a read-only view creates
+ * and removes nothing.
+ */
+static int
+dotlock_held(const char *path)
+{
+	char buf[HOST_NAME_MAX + 40], host[HOST_NAME_MAX + 1] = "localhost";
+	char *lock = xasprintf("%s.lock", path), *colon, *end;
+	struct stat st;
+	ssize_t n = -1;
+	long pid;
+	int fd;
+
+	fd = open(lock, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		int gone = errno == ENOENT || errno == ENOTDIR;
+
+		/* unreadable but there: held, as far as we can tell */
+		gone = gone || lstat(lock, &st) < 0;
+		free(lock);
+		return !gone;
+	}
+	free(lock);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (time(NULL) - st.st_mtime > (time_t)MBOX_STALE_SECS)
+		return 0;
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	errno = 0;
+	pid = strtol(buf, &colon, 10);
+	if (errno != 0 || colon == buf || *colon != ':' || pid <= 0 ||
+	    (end = strchr(colon + 1, '\n')) == NULL)
+		return 1;
+	*end = '\0';
+	(void)gethostname(host, sizeof(host) - 1);
+	if (strcmp(colon + 1, host) != 0)
+		return 1;
+	if (pid == (long)getpid())
+		return 0;
+	return !(kill((pid_t)pid, 0) < 0 && errno == ESRCH);
+}
+
+/*
+ * The read-only lock: an fcntl read lock taken while no dot-lock is
+ * held, waiting (until the deadline) for a dot-lock holder to finish.
+ * The dot-lock is checked with the read lock held, so a writer that
+ * uses both is excluded and one that uses only the dot-lock is seen.
+ */
+static int
+read_lock_nodot(int fd, const char *path, int64_t deadline)
+{
+	unsigned wait = 10;
+
+	for (;;) {
+		if (read_lock(fd, deadline) < 0)
+			return -1;
+		if (!dotlock_held(path))
+			return 0;
+		fcntl_unlock(fd);
+		if (now_ms() >= deadline) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		usleep(wait * 1000);
+		wait = wait < 200 ? wait * 2 : 200;
+	}
+}
+
 /* Open the path again (it may have appeared, or been replaced). */
 static enum store_result
 reopen(struct mbox *mb, char *err, size_t errlen)
@@ -109,8 +191,11 @@ lock_fd(struct mbox *mb, int64_t deadline, int *again, char *err,
 	int r;
 
 	*again = 0;
-	r = mb->st.rdonly ? read_lock(mb->fd, deadline) :
+	r = mb->st.rdonly ? read_lock_nodot(mb->fd, mb->path, deadline) :
 	    lock_fcntl(mb->fd, left > 0 ? (unsigned)left : 0);
+	if (r < 0 && errno == ETIMEDOUT)
+		return store_fail(STORE_ETEMP, err, errlen, "%s.lock is "
+		    "held by another process", mb->path);
 	if (r < 0 && errno == EAGAIN)
 		return store_fail(STORE_ETEMP, err, errlen, "%s is locked "
 		    "(fcntl) by another process", mb->path);

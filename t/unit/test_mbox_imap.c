@@ -887,6 +887,121 @@ test_notify(void)
 	store_close(a);
 }
 
+/*
+ * A writer that uses only the dot-lock (some MTAs, t/75's deliver) is
+ * half way through a delivery while a read-only view opens or syncs:
+ * the view waits for the dot-lock to go and then shows the whole
+ * message once, under the UID a read-write open gives it.  The writer
+ * is another process: a dot-lock naming this one is not waited for.
+ */
+static const char half1[] = "From b@example.org Thu Jan  1 00:00:00 2026\n"
+    "From: b@example.org\nSubject: half\n\nfirst line\n";
+static const char half2[] = "second line\nsecond line\nsecond line\n\n";
+
+static pid_t
+half_writer(const char *path, int *ready)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) < 0 || (pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		char lock[1100];
+		struct dotlock dl;
+		int fd = open(path, O_WRONLY | O_APPEND);
+
+		close(p[0]);
+		snprintf(lock, sizeof(lock), "%s.lock", path);
+		if (fd < 0 || dotlock_take(&dl, lock, 300, 5000, 0) < 0)
+			_exit(1);
+		(void)write_all(fd, half1, strlen(half1));
+		(void)!write(p[1], "x", 1);
+		usleep(400 * 1000);
+		(void)write_all(fd, half2, strlen(half2));
+		dotlock_release(&dl);
+		_exit(0);
+	}
+	close(p[1]);
+	*ready = p[0];
+	return pid;
+}
+
+static void
+test_rdonly_waits_for_dotlock(void)
+{
+	const char *home = new_home();
+	char *path = hpath(home, "inbox"), c, full[512];
+	struct store *ro, *rw;
+	struct store_changes ch;
+	int ready, status;
+	uint32_t u[3];
+	pid_t pid;
+
+	/* the message, without its From_ line and the blank line after */
+	snprintf(full, sizeof(full), "%s%s", strchr(half1, '\n') + 1, half2);
+	full[strlen(full) - 1] = '\0';
+	put(path, two, 0);
+	/* open while the writer is half way */
+	if ((pid = half_writer(path, &ready)) < 0)
+		return;
+	(void)!read(ready, &c, 1);
+	close(ready);
+	ro = open_home(home, STORE_RDONLY);
+	waitpid(pid, &status, 0);
+	tap_ok(ro != NULL && store_count(ro) == 3 &&
+	    body_is(ro, 2, full), "imap_rdonly_open_waits_for_dotlock");
+	if (ro != NULL) {
+		for (unsigned i = 0; i < 3; i++)
+			u[i] = store_uid(ro, i);
+		store_close(ro);
+	}
+	if ((rw = open_home(home, 0)) != NULL) {
+		tap_ok(ro != NULL && store_count(rw) == 3 &&
+		    store_uid(rw, 0) == u[0] && store_uid(rw, 1) == u[1] &&
+		    store_uid(rw, 2) == u[2],
+		    "imap_rdonly_open_uids_as_read_write");
+		store_close(rw);
+	} else
+		tap_ok(0, "imap_rdonly_open_uids_as_read_write");
+
+	/* a read-only view open before the delivery, synced during it */
+	home = new_home();
+	path = hpath(home, "inbox");
+	put(path, two, 0);
+	if ((ro = open_home(home, STORE_RDONLY)) == NULL)
+		return;
+	if ((pid = half_writer(path, &ready)) < 0) {
+		store_close(ro);
+		return;
+	}
+	(void)!read(ready, &c, 1);
+	close(ready);
+	tap_is_int(store_sync(ro, 0, &ch, NULL, 0), STORE_OK,
+	    "imap_rdonly_sync_waits_for_dotlock");
+	waitpid(pid, &status, 0);
+	tap_ok(ch.added == 1 && store_count(ro) == 3,
+	    "imap_rdonly_sync_sees_whole_message_once");
+	store_changes_free(&ch);
+	for (unsigned i = 0; i < 3; i++)
+		u[i] = store_uid(ro, i);
+	store_sync(ro, 0, &ch, NULL, 0);
+	tap_ok(ch.added == 0 && store_count(ro) == 3 &&
+	    store_uid(ro, 2) == u[2], "imap_rdonly_sync_then_stable");
+	store_changes_free(&ch);
+	if ((rw = open_home(home, 0)) != NULL) {
+		tap_ok(store_count(rw) == 3 && store_uid(rw, 0) == u[0] &&
+		    store_uid(rw, 1) == u[1] && store_uid(rw, 2) == u[2],
+		    "imap_rdonly_sync_uids_as_read_write");
+		if (getenv("TEST_VERBOSE"))
+			tap_diag("ro %u %u %u rw %u %u %u", u[0], u[1], u[2],
+			    store_uid(rw, 0), store_uid(rw, 1),
+			    store_uid(rw, 2));
+		store_close(rw);
+	}
+	store_close(ro);
+}
+
 int
 main(void)
 {
@@ -914,6 +1029,7 @@ main(void)
 	test_validity_change();
 	test_uids_survive_empty();
 	test_xlog_shared();
+	test_rdonly_waits_for_dotlock();
 	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "config.h"
@@ -321,4 +322,21 @@ config_free(struct config *cfg)
 		if (keys[i].type == K_STR)
 			free(*(char **)((char *)cfg + keys[i].off));
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+int
+config_mech_enabled(const struct config *cfg, const char *mech)
+{
+	const char *m = cfg->auth_mechanisms;
+	size_t n = strlen(mech);
+
+	while (*m) {
+		size_t len = strcspn(m, " \t");
+
+		if (len == n && strncasecmp(m, mech, n) == 0)
+			return 1;
+		m += len;
+		m += strspn(m, " \t");
+	}
+	return 0;
 }

@@ -80,6 +80,9 @@ int config_load(struct config *cfg, const char *path, int explicit,
  * (like doveconf -n).  The key password is printed as "# hidden". */
 void config_dump(const struct config *cfg, FILE *out, int only_changed);
 
+/* Is mech ("plain", "login") in auth_mechanisms?  ASCII case-insensitive. */
+int config_mech_enabled(const struct config *cfg, const char *mech);
+
 void config_free(struct config *cfg);
 
 #endif

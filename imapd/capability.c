@@ -30,23 +30,6 @@
 	"UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED " \
 	"LIST-STATUS ESEARCH SEARCHRES MULTIAPPEND STATUS=SIZE"
 
-/* Is mech (e.g. "plain") in the space-separated auth_mechanisms? */
-static int
-mech_listed(const char *list, const char *mech)
-{
-	size_t n = strlen(mech);
-
-	while (*list) {
-		size_t len = strcspn(list, " \t");
-
-		if (len == n && strncasecmp(list, mech, n) == 0)
-			return 1;
-		list += len;
-		list += strspn(list, " \t");
-	}
-	return 0;
-}
-
 /* Append s to out (always NUL-terminated; a list that does not fit is
  * cut, which the callers' buffers make impossible). */
 static void
@@ -81,8 +64,8 @@ imap_capability(const struct config *cfg, enum imap_cap_state state,
 		add(out, outlen, " LOGINDISABLED");
 		return;
 	}
-	if (mech_listed(cfg->auth_mechanisms, "plain"))
+	if (config_mech_enabled(cfg, "plain"))
 		add(out, outlen, " AUTH=PLAIN");
-	if (mech_listed(cfg->auth_mechanisms, "login"))
+	if (config_mech_enabled(cfg, "login"))
 		add(out, outlen, " AUTH=LOGIN");
 }

@@ -74,23 +74,6 @@ capability_list(const struct ilogin *il, char *out, size_t outlen)
 }
 
 static int
-mech_enabled(const struct ilogin *il, const char *mech)
-{
-	const char *m = il->l->cfg->auth_mechanisms;
-	size_t n = strlen(mech);
-
-	while (*m) {
-		size_t len = strcspn(m, " \t");
-
-		if (len == n && strncasecmp(m, mech, n) == 0)
-			return 1;
-		m += len;
-		m += strspn(m, " \t");
-	}
-	return 0;
-}
-
-static int
 no_args(const struct imap_arg *a)
 {
 	return imap_args_count(a) == 0;
@@ -412,9 +395,11 @@ pre_authenticate(struct ilogin *il, const struct imap_arg *a)
 		wipe_args(a);
 		return NEXT_OK;
 	}
-	if (strcasecmp(a[0].str, "PLAIN") == 0 && mech_enabled(il, "plain"))
+	if (strcasecmp(a[0].str, "PLAIN") == 0 &&
+	    config_mech_enabled(il->l->cfg, "plain"))
 		nx = auth_plain(il, ir);
-	else if (strcasecmp(a[0].str, "LOGIN") == 0 && mech_enabled(il, "login"))
+	else if (strcasecmp(a[0].str, "LOGIN") == 0 &&
+	    config_mech_enabled(il->l->cfg, "login"))
 		nx = auth_login(il, ir);
 	else {
 		tagged(il, "NO", "Unsupported authentication mechanism.");

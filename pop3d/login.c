@@ -30,22 +30,6 @@ reply(struct plogin *p, const char *s)
 	io_flush(&p->l->io);
 }
 
-static int
-mech_enabled(const struct plogin *p, const char *mech)
-{
-	const char *m = p->l->cfg->auth_mechanisms;
-	size_t n = strlen(mech);
-
-	while (*m) {
-		size_t len = strcspn(m, " \t");
-		if (len == n && strncasecmp(m, mech, n) == 0)
-			return 1;
-		m += len;
-		m += strspn(m, " \t");
-	}
-	return 0;
-}
-
 static enum next
 cmd_capa(struct plogin *p, char *arg)
 {
@@ -56,9 +40,9 @@ cmd_capa(struct plogin *p, char *arg)
 	    "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
 	if (login_plaintext_allowed(p->l)) {
 		io_puts(io, "USER\r\nSASL");
-		if (mech_enabled(p, "plain"))
+		if (config_mech_enabled(p->l->cfg, "plain"))
 			io_puts(io, " PLAIN");
-		if (mech_enabled(p, "login"))
+		if (config_mech_enabled(p->l->cfg, "login"))
 			io_puts(io, " LOGIN");
 		io_puts(io, "\r\n");
 	}
@@ -250,9 +234,9 @@ cmd_auth(struct plogin *p, char *arg)
 
 	if (*arg == '\0') {	/* RFC 1734 style list of mechanisms */
 		io_puts(&p->l->io, "+OK\r\n");
-		if (mech_enabled(p, "plain"))
+		if (config_mech_enabled(p->l->cfg, "plain"))
 			io_puts(&p->l->io, "PLAIN\r\n");
-		if (mech_enabled(p, "login"))
+		if (config_mech_enabled(p->l->cfg, "login"))
 			io_puts(&p->l->io, "LOGIN\r\n");
 		reply(p, ".");
 		return NEXT_OK;
@@ -261,9 +245,11 @@ cmd_auth(struct plogin *p, char *arg)
 		return NEXT_OK;
 	if (ir != NULL)
 		*ir++ = '\0';
-	if (strcasecmp(arg, "PLAIN") == 0 && mech_enabled(p, "plain"))
+	if (strcasecmp(arg, "PLAIN") == 0 &&
+	    config_mech_enabled(p->l->cfg, "plain"))
 		return auth_plain(p, ir);
-	if (strcasecmp(arg, "LOGIN") == 0 && mech_enabled(p, "login"))
+	if (strcasecmp(arg, "LOGIN") == 0 &&
+	    config_mech_enabled(p->l->cfg, "login"))
 		return auth_login(p, ir);
 	reply(p, "-ERR [AUTH] Unsupported authentication mechanism.");
 	return NEXT_BAD;

@@ -81,8 +81,9 @@ for u in ("alice", "bob"):
     env.deliver(u, MSG)
 SAN = env.sanitized
 # valgrind runs every server process ~20x slower: its start-up alone can
-# take seconds before the 2 s handshake timer starts
-SLACK = 15.0 if env.valgrind else 6.0 if env.sanitized else 2.0
+# take seconds before the 2 s handshake timer starts (12 s measured with
+# nothing else running; over 17 s beside the IMAP tests under prove -j2)
+SLACK = 30.0 if env.valgrind else 6.0 if env.sanitized else 2.0
 
 # fast: no failure delay, for the many input cases that only check replies
 fast = env.start(conf={"auth_failure_delay": "0", "ssl_handshake_timeout": "2"})

@@ -428,21 +428,6 @@ view_init_modseqs(struct mbox *mb)
 			mb->st.msgs[i].modseq = ms;
 }
 
-/* A UIDVALIDITY for a file without one that no index remembers. */
-static uint32_t
-mb_new_validity(struct mbox *mb)
-{
-	char *file;
-	uint32_t v;
-
-	if (mb->st.rdonly)
-		return (uint32_t)time(NULL);
-	file = xasprintf("%s/%s", mb->statedir, STORE_UIDVALIDITY_FILE);
-	v = store_new_uidvalidity(file, 0);
-	free(file);
-	return v;
-}
-
 static enum store_result
 load_locked(struct mbox *mb, char *err, size_t errlen)
 {
@@ -474,7 +459,7 @@ load_locked(struct mbox *mb, char *err, size_t errlen)
 			mb->st.uidvalidity = mb->base.uidvalidity;
 		else if (mb_index_base(mb, &mb->st.uidvalidity,
 		    &mb->uidlast) < 0)
-			mb->st.uidvalidity = mb_new_validity(mb);
+			mb->st.uidvalidity = (uint32_t)time(NULL);
 		mb_uidlast_floor(mb);
 		if (number(mb, mb->st.msgs, mb->st.count, 0, 0) < 0)
 			renumber_all(mb);

@@ -167,7 +167,8 @@ enum store_result mbox_open(const char *path, const char *statedir,
 /*
  * A UIDVALIDITY for a folder that starts a new UID list (uidvalidity.c):
  * the time, or one more than the last value kept in file (which is then
- * updated), and never avoid.  Read-only views do not call it.
+ * updated), and never avoid.  Maildir only; read-only views do not call
+ * it.
  */
 #define STORE_UIDVALIDITY_FILE ".postern-uidvalidity"
 uint32_t store_new_uidvalidity(const char *file, uint32_t avoid);

@@ -731,8 +731,8 @@ mb_locate(struct mbox *mb, unsigned i)
 	return still_there(mb, i) ? STORE_OK : STORE_ETEMP;
 }
 
-enum store_result
-mb_refresh(struct mbox *mb, char *err, size_t errlen)
+static enum store_result
+refresh(struct mbox *mb, char *err, size_t errlen)
 {
 	struct mb_list l = { 0 };
 	enum store_result r;
@@ -774,6 +774,25 @@ mb_refresh(struct mbox *mb, char *err, size_t errlen)
 	free(l.v);
 	mb_sig_take(mb);
 	return STORE_OK;
+}
+
+/*
+ * A view of an empty mbox took the time as its UIDVALIDITY without
+ * writing it: there is no message to keep X-IMAPbase in.  Once another
+ * session has written one, that is the folder's value; a view that holds
+ * no message yet takes it, as none of its UIDs can disagree (two sessions
+ * that opened the empty file in different seconds would otherwise each
+ * refuse the other's mail as "UIDVALIDITY changed").
+ */
+enum store_result
+mb_refresh(struct mbox *mb, char *err, size_t errlen)
+{
+	enum store_result r = refresh(mb, err, errlen);
+
+	if (r == STORE_OK && mb->base.valid && mb->st.count == 0 &&
+	    mb->base.uidvalidity != mb->st.uidvalidity)
+		mb->st.uidvalidity = mb->base.uidvalidity;
+	return r;
 }
 
 /* ---- store_sync ---- */

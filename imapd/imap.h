@@ -54,7 +54,7 @@ void imap_session_main(struct session *s);
 
 enum imap_cap_state {
 	CAP_PREAUTH_PLAIN,	/* not authenticated, no TLS yet */
-	CAP_PREAUTH_TLS,	/* not authenticated, TLS (or local) */
+	CAP_PREAUTH_TLS,	/* not authenticated, TLS active */
 	CAP_AUTH,		/* authenticated */
 };
 
@@ -62,8 +62,8 @@ enum imap_cap_state {
  * The capability list without "CAPABILITY" (e.g. "IMAP4rev1 LITERAL+
  * ...") into out.  For the pre-auth states: starttls says whether
  * STARTTLS can be offered, plaintext whether LOGIN and AUTH= may be
- * used (else LOGINDISABLED), mechs the enabled SASL mechanisms
- * (auth_mechanisms).  cfg gives APPENDLIMIT.
+ * used (else LOGINDISABLED).  cfg gives the SASL mechanisms
+ * (auth_mechanisms) and APPENDLIMIT.
  */
 void imap_capability(const struct config *cfg, enum imap_cap_state state,
     int starttls, int plaintext, char *out, size_t outlen);
@@ -223,8 +223,6 @@ int imap_msgset(struct imap *im, struct imap_cmd *c, const struct imap_arg *a,
  * subscribe) the configured special-use folders that are missing.
  * Failures are logged, never fatal. */
 void specialuse_autocreate(struct imap *im);
-/* The special-use attribute of a folder ("\\Sent"...), or NULL. */
-const char *specialuse_attr(const struct config *cfg, const char *name);
 
 /* ---- writing (resp.c) ---- */
 

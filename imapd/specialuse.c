@@ -100,22 +100,6 @@ imap_canon_name(const struct imap *im, const char *name, char *out,
 	return 0;
 }
 
-const char *
-specialuse_attr(const struct config *cfg, const char *name)
-{
-	static const char *const attr[] = {
-		"\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash",
-	};
-
-	for (size_t i = 0; i < ARRAY_LEN(uses); i++) {
-		const char *n = config_name(cfg, uses[i].bit);
-
-		if (n[0] != '\0' && strcmp(n, name) == 0)
-			return attr[i];
-	}
-	return NULL;
-}
-
 /* ---- the map ---- */
 
 static void
